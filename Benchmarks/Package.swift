@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+// The benchmarks live in their own package so that the library's manifest has
+// no benchmark dependency. Run from this directory:
+//   swift package --allow-writing-to-package-directory benchmark
+import PackageDescription
+
+let package = Package(
+    name: "wasapi-jack-benchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1",
+                 traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The peers we measure against, straight from their C libraries
+        // (jack_ringbuffer, src_process, a plain C JACK client).
+        .systemLibrary(name: "CPeers", path: "Sources/CPeers"),
+        .executableTarget(
+            name: "RingBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Realtime", package: "wasapi-jack"),
+                "CPeers",
+            ],
+            path: "Benchmarks/RingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "PCMBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "PCM", package: "wasapi-jack"),
+                "CPeers",
+            ],
+            path: "Benchmarks/PCMBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+    ]
+)

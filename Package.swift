@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "wasapi-jack",
+    products: [
+        .library(name: "WASAPI", targets: ["WASAPI"]),
+        .library(name: "JackEngine", targets: ["JackEngine"]),
+        .library(name: "PCM", targets: ["PCM"]),
+        .library(name: "Realtime", targets: ["Realtime"]),
+        .executable(name: "wasapi-jack", targets: ["wasapi-jack"]),
+    ],
+    dependencies: [
+        // Only the command-line tool depends on a package; the library targets have none.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C interop: headers and link flags only, no logic.
+        .systemLibrary(
+            name: "CJack", pkgConfig: "jack",
+            providers: [.apt(["libjack-jackd2-dev"])]),
+        .systemLibrary(
+            name: "CSampleRate", pkgConfig: "samplerate",
+            providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(name: "CSystem"),
+
+        // Real-time primitives: SPSC frame ring, event, latest-value cells.
+        .target(name: "Realtime", dependencies: ["CSystem"]),
+        // Wave formats, sample conversion, channel maps, resampling.
+        .target(name: "PCM", dependencies: ["Realtime", "CSampleRate"]),
+        // The JACK client, its process callback and stream slots.
+        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CSystem"]),
+        // The public WASAPI-shaped API.
+        .target(name: "WASAPI", dependencies: ["JackEngine", "PCM", "Realtime"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "wasapi-jack",
+            dependencies: [
+                "WASAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Test support: a private jackd per test process.
+        .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime"]),
+        .testTarget(name: "PCMTests", dependencies: ["PCM"]),
+        .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The wave-format model, sample conversion, channel maps and resampling (see docs/ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+// The public WASAPI-shaped API (see docs/ARCHITECTURE.md).
