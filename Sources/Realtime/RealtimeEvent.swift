@@ -76,6 +76,10 @@ public final class RealtimeEvent: Sendable {
     public struct Signal: BitwiseCopyable, Sendable {
         public let fileDescriptor: Int32
 
+        /// Wraps an eventfd descriptor (for state that stores only the descriptor).
+        @inlinable
+        public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
         /// Raises the event. `@_noLocks`: one non-blocking eventfd write.
         /// Returns false only if the kernel refused the write.
         @_noLocks @discardableResult

@@ -1,0 +1,227 @@
+import CJack
+import Glibc
+import Realtime
+import Synchronization
+
+/// One JACK client: the connection of this process to a JACK server.
+///
+/// Opening never starts a server unless asked (``OpenOptions/startServer``):
+/// a library must not spawn a system jackd behind the caller's back. The
+/// client's process callback runs the ``ProcessGraph``; streams join it by
+/// ``install(_:)`` and leave by ``uninstall(_:)``.
+///
+/// Thread safety: every method may be called from any control thread (JACK's
+/// client API is thread-safe; the slot table is guarded by a mutex). None may
+/// be called from JACK's process or notification threads.
+public final class JackClient: @unchecked Sendable {
+    /// Options for ``init(name:serverName:options:)``.
+    public struct OpenOptions: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// Start a server if none is running (JACK's own autostart).
+        public static let startServer = OpenOptions(rawValue: 1)
+        /// Fail instead of renaming when the client name is taken.
+        public static let useExactName = OpenOptions(rawValue: 2)
+    }
+
+    /// The client's name as JACK registered it (it may differ from the requested one).
+    public let name: String
+    /// The server name the client was opened on (nil: JACK's default).
+    public let serverName: String?
+
+    private let state = Mutex(State())
+    private let graph = RealtimeBox(ProcessGraph())
+
+    /// The `jack_client_t *`, Sendable so that it may cross the state lock.
+    private struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
+
+    private struct State {
+        var handle: ClientHandle?
+        var isActive = false
+        /// Installed slots, kept alive here until withdrawn and quiescent.
+        var installed: [Int: RealtimeBox<StreamSlot>] = [:]
+        /// Slots whose last cycle never finished (a hung server): never freed.
+        var leaked: [RealtimeBox<StreamSlot>] = []
+    }
+
+    /// Opens a client on `serverName` (nil: the default server, or
+    /// `$JACK_DEFAULT_SERVER`).
+    /// - Throws: ``JackError/serverNotRunning(serverName:status:)`` when no server
+    ///   answers, ``JackError/openFailed(clientName:serverName:status:)`` otherwise.
+    public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(JackError) {
+        JackDiagnostics.installOnce()
+        var jackOptions = JackNullOption.rawValue
+        if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
+        if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
+        var status = jack_status_t(rawValue: 0)
+        let handle = cjack_client_open(name, jack_options_t(rawValue: jackOptions), &status, serverName)
+        let decoded = JackStatus(rawValue: status.rawValue)
+        guard let handle else {
+            if decoded.contains(.serverFailed) || decoded.contains(.serverError) {
+                throw .serverNotRunning(serverName: serverName, status: decoded)
+            }
+            throw .openFailed(clientName: name, serverName: serverName, status: decoded)
+        }
+        self.name = String(cString: jack_get_client_name(handle))
+        self.serverName = serverName
+        state.withLock { $0.handle = ClientHandle(raw: handle) }
+        let argument = UnsafeMutableRawPointer(graph.pointer)
+        graph.pointer.pointee.client.store(handle, ordering: .releasing)
+        jack_set_process_callback(handle, graphProcessCallback, argument)
+        jack_on_info_shutdown(handle, graphShutdownCallback, argument)
+        jack_set_xrun_callback(handle, graphXrunCallback, argument)
+    }
+
+    deinit { close() }
+
+    // MARK: Server facts
+
+    /// The server's sample rate in Hz.
+    public var sampleRate: Int { withHandle { Int(jack_get_sample_rate($0)) } ?? 0 }
+    /// The server's period (buffer size) in frames.
+    public var bufferSize: Int { withHandle { Int(jack_get_buffer_size($0)) } ?? 0 }
+    /// Whether the server shut the client down (or went away).
+    public var isShutDown: Bool { graph.pointer.pointee.isShutDown.load(ordering: .acquiring) }
+    /// xruns JACK reported to this client since it opened.
+    public var xrunCount: UInt64 { graph.pointer.pointee.xrunCount.load(ordering: .relaxed) }
+    /// The last cycle's clock, published by the process thread.
+    public var cycleClock: CycleClock { CycleClock.load(from: graph.pointer.pointee.clock) }
+    /// JACK's current time in microseconds (CLOCK_MONOTONIC based).
+    public var currentMicroseconds: UInt64 { jack_get_time() }
+
+    // MARK: Ports
+
+    /// Registers an audio port `shortName` on this client.
+    public func registerPort(_ shortName: String, direction: PortDirection,
+                             flags: PortFlags = []) throws(JackError) -> JackPort {
+        let port = try withOpenHandle { handle in
+            jack_port_register(handle, shortName, JACK_DEFAULT_AUDIO_TYPE,
+                               direction.flag | flags.rawValue, 0).map(JackPort.init(handle:))
+        }
+        guard let port else { throw .portRegistrationFailed(portName: "\(name):\(shortName)") }
+        return port
+    }
+
+    /// Unregisters one of this client's ports.
+    public func unregister(_ port: JackPort) {
+        _ = withHandle { jack_port_unregister($0, port.handle) }
+    }
+
+    /// Looks a port up by its exact full name (no pattern matching).
+    public func port(named fullName: String) -> JackPort? {
+        withHandle { jack_port_by_name($0, fullName).map(JackPort.init(handle:)) } ?? nil
+    }
+
+    /// Full names of the audio ports whose flags include `flags`, optionally
+    /// filtered by a JACK name regular expression (escape user text!).
+    public func portNames(matching pattern: String? = nil, flags: PortFlags = []) -> [String] {
+        withHandle { handle -> [String] in
+            guard let list = jack_get_ports(handle, pattern, JACK_DEFAULT_AUDIO_TYPE, flags.rawValue)
+            else { return [] }
+            defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
+            var names: [String] = []
+            var index = 0
+            while let entry = list[index] {
+                names.append(String(cString: entry))
+                index += 1
+            }
+            return names
+        } ?? []
+    }
+
+    /// Connects `source` (an output port) to `destination` (an input port).
+    /// Connecting an existing connection again is not an error.
+    public func connect(_ source: String, to destination: String) throws(JackError) {
+        let code = try withOpenHandle { jack_connect($0, source, destination) }
+        if code != 0 && code != EEXIST {
+            throw .connectionFailed(source: source, destination: destination, code: code)
+        }
+    }
+
+    /// Disconnects `source` from `destination`.
+    public func disconnect(_ source: String, from destination: String) throws(JackError) {
+        let code = try withOpenHandle { jack_disconnect($0, source, destination) }
+        if code != 0 { throw .connectionFailed(source: source, destination: destination, code: code) }
+    }
+
+    // MARK: Life cycle
+
+    /// Starts the process callback (`jack_activate`).
+    public func activate() throws(JackError) {
+        let code = try withOpenHandle { jack_activate($0) }
+        guard code == 0 else { throw .activationFailed(code: code) }
+        state.withLock { $0.isActive = true }
+    }
+
+    /// Stops the process callback (`jack_deactivate`); it has returned for good
+    /// when this returns.
+    public func deactivate() {
+        _ = withHandle { jack_deactivate($0) }
+        state.withLock { $0.isActive = false }
+    }
+
+    /// Closes the client (deactivating it first). No callback runs afterwards.
+    /// Safe to call more than once.
+    public func close() {
+        let closing = state.withLock { state -> ClientHandle? in
+            defer { state.handle = nil; state.isActive = false }
+            return state.handle
+        }
+        guard let handle = closing?.raw else { return }
+        jack_deactivate(handle)
+        jack_client_close(handle)
+        graph.pointer.pointee.client.store(nil, ordering: .releasing)
+        state.withLock { $0.installed.removeAll() }
+    }
+
+    // MARK: Streams
+
+    /// Hands `slot` to the process callback; it runs from the next cycle on.
+    /// Returns the slot's index for ``uninstall(_:)``.
+    public func install(_ slot: RealtimeBox<StreamSlot>) throws(JackError) -> Int {
+        let result = state.withLock { state -> Result<Int, JackError> in
+            guard state.handle != nil else { return .failure(.clientClosed) }
+            guard let index = graph.pointer.pointee.publish(slot.pointer) else {
+                return .failure(.tooManyStreams(limit: ProcessGraph.slotCapacity))
+            }
+            state.installed[index] = slot
+            return .success(index)
+        }
+        return try result.get()
+    }
+
+    /// Withdraws the slot at `index` and returns once the process callback can
+    /// no longer touch it, so its memory may be freed.
+    public func uninstall(_ index: Int) {
+        let slot = state.withLock { state -> RealtimeBox<StreamSlot>? in
+            guard let slot = state.installed[index] else { return nil }
+            graph.pointer.pointee.withdraw(at: index)
+            return slot
+        }
+        guard let slot else { return }
+        let quiescent = graph.pointer.pointee.waitForCyclesInFlight { [self] in
+            state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
+        }
+        state.withLock { state in
+            state.installed[index] = nil
+            // A cycle that never finished may still hold the pointer: leak the
+            // slot rather than free memory the process thread could touch.
+            if !quiescent { state.leaked.append(slot) }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Runs `body` with the handle while holding the state lock, so that a
+    /// concurrent ``close()`` cannot free the client underneath it.
+    private func withHandle<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
+        state.withLock { state in state.handle.map { body($0.raw) } }
+    }
+
+    private func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(JackError) -> T {
+        let shutDown = isShutDown
+        let result: T?? = withHandle { handle in shutDown ? nil : body(handle) }
+        guard let opened = result, let value = opened else { throw .clientClosed }
+        return value
+    }
+}

@@ -1,0 +1,132 @@
+import CJack
+import Glibc
+import Realtime
+import Synchronization
+
+/// Everything JACK's callbacks touch, allocated before `jack_activate` and
+/// freed after `jack_client_close`, reached through the callbacks' `void *`
+/// argument: no Swift reference is retained or released on JACK's threads.
+///
+/// - The process callback walks a fixed table of stream slots. A control thread
+///   publishes a slot by storing its pointer (release); it withdraws one by
+///   storing nil and then waiting until every cycle that may have loaded the
+///   old pointer has finished (``cyclesStarted`` / ``cyclesFinished``), before
+///   the slot's memory is freed.
+/// - Each cycle publishes the cycle clock (``clock``) for `IAudioClock`.
+/// - The shutdown and xrun callbacks only record what happened in atomics.
+///
+/// Thread safety: see each member. The struct lives in a ``RealtimeBox`` owned
+/// by ``JackClient``.
+public struct ProcessGraph: ~Copyable, @unchecked Sendable {
+    /// Slots in the table: the most streams one process can run at once.
+    public static let slotCapacity = 256
+
+    /// The JACK client; set once before activation.
+    let client: Atomic<OpaquePointer?> = Atomic(nil)
+    private let slots: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<StreamSlot>?>>
+    /// One past the highest slot index ever used, so the callback scans no further.
+    private let slotHighWater = Atomic<Int>(0)
+    /// Cycles the process callback has begun.
+    let cyclesStarted = Atomic<UInt64>(0)
+    /// Cycles the process callback has completed.
+    let cyclesFinished = Atomic<UInt64>(0)
+    /// The last cycle's clock: see ``CycleClock``.
+    let clock = SeqlockCell(wordCount: CycleClock.wordCount)
+    /// xruns JACK reported to this client.
+    let xrunCount = Atomic<UInt64>(0)
+    /// Set by the shutdown callback; the server is gone or dropped the client.
+    let isShutDown = Atomic<Bool>(false)
+    /// The `jack_status_t` JACK gave with the shutdown.
+    let shutdownStatus = Atomic<UInt32>(0)
+
+    init() {
+        slots = .allocate(capacity: Self.slotCapacity)
+        for index in 0..<Self.slotCapacity { (slots + index).initialize(to: Atomic(nil)) }
+    }
+
+    deinit {
+        slots.deinitialize(count: Self.slotCapacity)
+        slots.deallocate()
+    }
+
+    // MARK: Control side
+
+    /// Publishes `slot` in a free entry and returns its index, or nil when full.
+    /// Control path; callers serialise through ``JackClient``.
+    func publish(_ slot: UnsafeMutablePointer<StreamSlot>) -> Int? {
+        for index in 0..<Self.slotCapacity where slots[index].load(ordering: .relaxed) == nil {
+            slots[index].store(slot, ordering: .releasing)
+            if index >= slotHighWater.load(ordering: .relaxed) {
+                slotHighWater.store(index + 1, ordering: .releasing)
+            }
+            return index
+        }
+        return nil
+    }
+
+    /// Withdraws the slot at `index`. The slot may still be in use by the cycle
+    /// that is running now: call ``waitForCyclesInFlight(isRunning:)`` before freeing it.
+    func withdraw(at index: Int) {
+        slots[index].store(nil, ordering: .sequentiallyConsistent)
+    }
+
+    /// Returns once every cycle that began before this call has finished, or at
+    /// once when `isRunning()` says no cycle can run (client inactive or shut down).
+    /// Returns false if cycles did not finish within `timeoutMilliseconds`.
+    /// Control path; sleeps.
+    func waitForCyclesInFlight(timeoutMilliseconds: Int = 2000, isRunning: () -> Bool) -> Bool {
+        let target = cyclesStarted.load(ordering: .sequentiallyConsistent)
+        var waited = 0
+        while cyclesFinished.load(ordering: .acquiring) < target {
+            if !isRunning() { return true }
+            if waited >= timeoutMilliseconds * 10 { return false }
+            usleep(100)
+            waited += 1
+        }
+        return true
+    }
+
+    // MARK: Process thread
+
+    /// One JACK cycle: publish the clock, then process every installed slot.
+    @_noLocks
+    func runCycle(frames: UInt32) {
+        cyclesStarted.add(1, ordering: .sequentiallyConsistent)
+        if let handle = client.load(ordering: .acquiring) {
+            CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
+        }
+        let end = slotHighWater.load(ordering: .acquiring)
+        for index in 0..<end {
+            if let slot = slots[index].load(ordering: .acquiring) {
+                slot.pointee.process(frames: frames)
+            }
+        }
+        cyclesFinished.add(1, ordering: .releasing)
+    }
+}
+
+// The C callbacks JACK calls: free functions (never closures, which would
+// carry isolation checks onto JACK's threads), each reaching the graph through
+// its `void *` argument.
+
+/// JACK's process callback. Real-time thread; `@_noLocks`.
+@_noLocks
+func graphProcessCallback(frames: UInt32, argument: UnsafeMutableRawPointer?) -> Int32 {
+    argument!.assumingMemoryBound(to: ProcessGraph.self).pointee.runCycle(frames: frames)
+    return 0
+}
+
+/// `jack_on_info_shutdown`: behaves like a signal handler, so it only records
+/// the fact in atomics; a control thread notices and cleans up.
+func graphShutdownCallback(status: jack_status_t, reason: UnsafePointer<CChar>?,
+                           argument: UnsafeMutableRawPointer?) {
+    let graph = argument!.assumingMemoryBound(to: ProcessGraph.self)
+    graph.pointee.shutdownStatus.store(status.rawValue, ordering: .relaxed)
+    graph.pointee.isShutDown.store(true, ordering: .releasing)
+}
+
+/// `jack_set_xrun_callback`: counts. Notification thread.
+func graphXrunCallback(argument: UnsafeMutableRawPointer?) -> Int32 {
+    argument!.assumingMemoryBound(to: ProcessGraph.self).pointee.xrunCount.add(1, ordering: .relaxed)
+    return 0
+}
