@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI",
+                "WASAPI", "JackEngine", "Realtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

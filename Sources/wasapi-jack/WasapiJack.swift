@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `wasapi-jack` command line.
+@main
+struct WasapiJack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wasapi-jack",
+        abstract: "The Windows Audio Session API model on JACK.",
+        subcommands: [Demo.self, Ports.self])
+}
+
+/// Options every command that talks to JACK shares.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "JACK server name (default: $JACK_DEFAULT_SERVER or JACK's default).")
+    var server: String?
+
+    @Flag(help: "When no server answers, start a private jackd (dummy backend) and stop it on exit.")
+    var startServer = false
+}
