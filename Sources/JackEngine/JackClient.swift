@@ -28,7 +28,12 @@ public final class JackClient: @unchecked Sendable {
     public let name: String
     /// The server name the client was opened on (nil: JACK's default).
     public let serverName: String?
+    /// The server name after defaults: `serverName`, `$JACK_DEFAULT_SERVER` or "default".
+    public let resolvedServerName: String
 
+    /// Graph changes JACK reported (ports, clients, connections, properties,
+    /// period, rate, shutdown), for the library's control thread.
+    public let graphChanges: GraphChangeQueue
     private let state = Mutex(State())
     private let graph = RealtimeBox(ProcessGraph())
 
@@ -50,6 +55,7 @@ public final class JackClient: @unchecked Sendable {
     ///   answers, ``JackError/openFailed(clientName:serverName:status:)`` otherwise.
     public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(JackError) {
         JackDiagnostics.installOnce()
+        let resolvedServer = try ServerRegistry.checkIn(serverName)
         var jackOptions = JackNullOption.rawValue
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
         if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
@@ -57,19 +63,29 @@ public final class JackClient: @unchecked Sendable {
         let handle = cjack_client_open(name, jack_options_t(rawValue: jackOptions), &status, serverName)
         let decoded = JackStatus(rawValue: status.rawValue)
         guard let handle else {
+            ServerRegistry.checkOut(resolvedServer)
             if decoded.contains(.serverFailed) || decoded.contains(.serverError) {
                 throw .serverNotRunning(serverName: serverName, status: decoded)
             }
             throw .openFailed(clientName: name, serverName: serverName, status: decoded)
         }
+        guard let queue = try? GraphChangeQueue() else {
+            jack_client_close(handle)
+            ServerRegistry.checkOut(resolvedServer)
+            throw .openFailed(clientName: name, serverName: serverName, status: .failure)
+        }
+        self.graphChanges = queue
         self.name = String(cString: jack_get_client_name(handle))
         self.serverName = serverName
+        self.resolvedServerName = resolvedServer
         state.withLock { $0.handle = ClientHandle(raw: handle) }
         let argument = UnsafeMutableRawPointer(graph.pointer)
         graph.pointer.pointee.client.store(handle, ordering: .releasing)
         jack_set_process_callback(handle, graphProcessCallback, argument)
         jack_on_info_shutdown(handle, graphShutdownCallback, argument)
         jack_set_xrun_callback(handle, graphXrunCallback, argument)
+        graph.pointer.pointee.shutdownNotifyDescriptor.store(queue.event.fileDescriptor, ordering: .releasing)
+        GraphChangeCallbacks.install(on: handle, queue: queue)
     }
 
     deinit { close() }
@@ -170,6 +186,7 @@ public final class JackClient: @unchecked Sendable {
         guard let handle = closing?.raw else { return }
         jack_deactivate(handle)
         jack_client_close(handle)
+        ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
         state.withLock { $0.installed.removeAll() }
     }

@@ -69,6 +69,9 @@ public enum JackError: Error, Equatable, Sendable, CustomStringConvertible {
     case clientClosed
     /// Every stream slot of the process graph is in use.
     case tooManyStreams(limit: Int)
+    /// This process already has clients on another server; libjack (jackd2)
+    /// keeps one server's state per process, so a second server is refused.
+    case otherServerInUse(inUse: String, requested: String)
 
     public var description: String {
         switch self {
@@ -88,6 +91,9 @@ public enum JackError: Error, Equatable, Sendable, CustomStringConvertible {
             return "JACK could not activate or deactivate the client (code \(code))"
         case .clientClosed:
             return "the JACK client is closed (or the server shut it down)"
+        case let .otherServerInUse(inUse, requested):
+            return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
+                + "so '\(requested)' cannot be opened until those clients close"
         case let .tooManyStreams(limit):
             return "all \(limit) stream slots of this process are in use"
         }

@@ -38,6 +38,8 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     let isShutDown = Atomic<Bool>(false)
     /// The `jack_status_t` JACK gave with the shutdown.
     let shutdownStatus = Atomic<UInt32>(0)
+    /// The eventfd the shutdown callback raises to wake the control thread.
+    let shutdownNotifyDescriptor = Atomic<Int32>(-1)
 
     init() {
         slots = .allocate(capacity: Self.slotCapacity)
@@ -123,6 +125,8 @@ func graphShutdownCallback(status: jack_status_t, reason: UnsafePointer<CChar>?,
     let graph = argument!.assumingMemoryBound(to: ProcessGraph.self)
     graph.pointee.shutdownStatus.store(status.rawValue, ordering: .relaxed)
     graph.pointee.isShutDown.store(true, ordering: .releasing)
+    let descriptor = graph.pointee.shutdownNotifyDescriptor.load(ordering: .acquiring)
+    if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
 }
 
 /// `jack_set_xrun_callback`: counts. Notification thread.

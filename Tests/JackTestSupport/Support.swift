@@ -7,18 +7,57 @@ import JackEngine
 /// process stops it too (see ``JackServerProcess``).
 ///
 /// Integration tests never skip for want of a server: they start one here.
-public func withJackServer<Result>(
+///
+/// Calls are serialised process-wide (see ``withJackLibrary(_:)``), because
+/// libjack holds one server's state per process.
+public func withJackServer<Result: Sendable>(
     sampleRate: Int = 48_000, period: Int = 64,
     captureChannels: Int = 2, playbackChannels: Int = 2,
     _ body: (JackServerProcess) async throws -> Result
 ) async throws -> Result {
-    var configuration = JackServerProcess.Configuration(
-        name: JackServerProcess.Configuration.uniqueName(prefix: "wasapi-test"))
-    configuration.sampleRate = sampleRate
-    configuration.period = period
-    configuration.captureChannels = captureChannels
-    configuration.playbackChannels = playbackChannels
-    let server = try JackServerProcess.start(configuration)
-    defer { server.stop() }
-    return try await body(server)
+    try await withJackLibrary {
+        var configuration = JackServerProcess.Configuration(
+            name: JackServerProcess.Configuration.uniqueName(prefix: "wasapi-test"))
+        configuration.sampleRate = sampleRate
+        configuration.period = period
+        configuration.captureChannels = captureChannels
+        configuration.playbackChannels = playbackChannels
+        let server = try JackServerProcess.start(configuration)
+        defer { server.stop() }
+        return try await body(server)
+    }
+}
+
+/// Runs `body` while no other test in this process uses libjack.
+///
+/// jackd2's libjack keeps the shared memory of one server per process: clients
+/// of two different servers in one process corrupt each other's port tables.
+/// Swift Testing runs tests in parallel, so every test that opens a JACK
+/// client goes through this FIFO gate.
+public func withJackLibrary<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+    await JackLibraryGate.shared.enter()
+    do {
+        let result = try await body()
+        await JackLibraryGate.shared.leave()
+        return result
+    } catch {
+        await JackLibraryGate.shared.leave()
+        throw error
+    }
+}
+
+/// A FIFO async lock: waiters suspend (they do not block a thread).
+actor JackLibraryGate {
+    static let shared = JackLibraryGate()
+    private var isHeld = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard isHeld else { isHeld = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func leave() {
+        if waiters.isEmpty { isHeld = false } else { waiters.removeFirst().resume() }
+    }
 }
