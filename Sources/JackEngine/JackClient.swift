@@ -135,13 +135,7 @@ public final class JackClient: @unchecked Sendable {
             guard let list = jack_get_ports(handle, pattern, JACK_DEFAULT_AUDIO_TYPE, flags.rawValue)
             else { return [] }
             defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
-            var names: [String] = []
-            var index = 0
-            while let entry = list[index] {
-                names.append(String(cString: entry))
-                index += 1
-            }
-            return names
+            return stringList(list)
         } ?? []
     }
 
@@ -231,11 +225,11 @@ public final class JackClient: @unchecked Sendable {
 
     /// Runs `body` with the handle while holding the state lock, so that a
     /// concurrent ``close()`` cannot free the client underneath it.
-    private func withHandle<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
+    func withHandle<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
         state.withLock { state in state.handle.map { body($0.raw) } }
     }
 
-    private func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(JackError) -> T {
+    func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(JackError) -> T {
         let shutDown = isShutDown
         let result: T?? = withHandle { handle in shutDown ? nil : body(handle) }
         guard let opened = result, let value = opened else { throw .clientClosed }

@@ -1,0 +1,93 @@
+import CJack
+
+/// JACK metadata (the property database every client on the server shares).
+///
+/// Values written by other clients are untrusted: ``property(_:of:)`` returns
+/// at most ``MetadataLimits/maximumValueLength`` characters, with invalid UTF-8
+/// repaired and control characters removed, or nil.
+///
+/// Thread safety: control threads only (the database is a file; never on the
+/// process thread).
+extension JackClient {
+    /// The UUID of a port (0 if the port is unknown).
+    public func uuid(of port: JackPort) -> UInt64 { jack_port_uuid(port.handle) }
+
+    /// The UUID of the client named `clientName`, or nil if it is not registered.
+    public func uuid(ofClient clientName: String) -> UInt64? {
+        let text: String?? = withHandle { handle in
+            guard let raw = jack_get_uuid_for_client_name(handle, clientName) else { return nil }
+            defer { jack_free(raw) }
+            return String(cString: raw)
+        }
+        guard let text = text ?? nil else { return nil }
+        var uuid: jack_uuid_t = 0
+        return jack_uuid_parse(text, &uuid) == 0 ? uuid : nil
+    }
+
+    /// This client's own UUID.
+    public var ownUUID: UInt64? { uuid(ofClient: name) }
+
+    /// The value of `key` on `subject`, sanitised, or nil if unset.
+    public func property(_ key: String, of subject: UInt64) -> String? {
+        var value: UnsafeMutablePointer<CChar>?
+        var type: UnsafeMutablePointer<CChar>?
+        guard jack_get_property(subject, key, &value, &type) == 0, let value else { return nil }
+        defer {
+            jack_free(value)
+            if let type { jack_free(type) }
+        }
+        return MetadataLimits.sanitise(value)
+    }
+
+    /// Sets `key` on `subject` (any client's or port's UUID) to `value`.
+    /// - Returns: whether JACK accepted it.
+    @discardableResult
+    public func setProperty(_ key: String, of subject: UInt64, to value: String,
+                            type: String = "text/plain") -> Bool {
+        withHandle { jack_set_property($0, subject, key, value, type) == 0 } ?? false
+    }
+
+    /// Removes `key` from `subject`.
+    @discardableResult
+    public func removeProperty(_ key: String, of subject: UInt64) -> Bool {
+        withHandle { jack_remove_property($0, subject, key) == 0 } ?? false
+    }
+
+    /// The other end of every connection of the port named `fullName`.
+    public func connections(ofPort fullName: String) -> [String] {
+        withHandle { handle -> [String] in
+            guard let port = jack_port_by_name(handle, fullName),
+                  let list = jack_port_get_all_connections(handle, port) else { return [] }
+            defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
+            return stringList(list)
+        } ?? []
+    }
+}
+
+/// Bounds for metadata read from other clients.
+public enum MetadataLimits {
+    /// The longest value accepted, in characters; longer values are cut.
+    public static let maximumValueLength = 1024
+
+    /// A display-safe copy of a C string written by another client.
+    static func sanitise(_ raw: UnsafePointer<CChar>) -> String {
+        // Bound the scan: a value without a terminator within the limit is cut.
+        var length = 0
+        while length < maximumValueLength * 4 && raw[length] != 0 { length += 1 }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: length)
+        let text = String(decoding: bytes, as: UTF8.self)
+        return String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }
+            .prefix(maximumValueLength).map(Character.init))
+    }
+}
+
+/// Copies a NULL-terminated `const char **` list that libjack returned.
+func stringList(_ list: UnsafeMutablePointer<UnsafePointer<CChar>?>) -> [String] {
+    var names: [String] = []
+    var index = 0
+    while let entry = list[index] {
+        names.append(String(cString: entry))
+        index += 1
+    }
+    return names
+}
