@@ -45,5 +45,6 @@ let package = Package(
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime"]),
         .testTarget(name: "PCMTests", dependencies: ["PCM"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
+        .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "JackTestSupport"]),
     ]
 )

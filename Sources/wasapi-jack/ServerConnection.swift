@@ -11,12 +11,7 @@ struct ServerConnection {
             try JackClient(name: clientName, serverName: options.server)
         }
         if case let .failure(error) = attempt, case .serverNotRunning = error, options.startServer {
-            let configuration = JackServerProcess.Configuration(
-                name: options.server ?? JackServerProcess.Configuration.uniqueName())
-            let server = try JackServerProcess.start(configuration)
-            print("started a private JACK server '\(server.name)' (dummy backend, "
-                  + "\(configuration.sampleRate) Hz, \(configuration.period) frames"
-                  + (server.isRealtime ? ", real-time" : "") + "); it stops when this command exits")
+            let server = try startPrivateServer(named: options.server)
             return ServerConnection(
                 client: try JackClient(name: clientName, serverName: server.name), startedServer: server)
         }

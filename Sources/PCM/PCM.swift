@@ -1,1 +1,0 @@
-// The wave-format model, sample conversion, channel maps and resampling (see docs/ARCHITECTURE.md).

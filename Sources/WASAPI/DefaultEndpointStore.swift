@@ -1,0 +1,91 @@
+import Glibc
+import JackEngine
+
+/// Where the user's default endpoint per data flow and role is kept, so that
+/// every process on the same server sees it.
+///
+/// - Persistence: a per-user file, `defaults-SERVER.conf` in
+///   `$WASAPI_JACK_CONFIG_DIR`, else `$XDG_CONFIG_HOME/wasapi-jack`, else
+///   `~/.config/wasapi-jack`; one line per choice: `render console ID`.
+///   It survives restarts of the server and of every process, as Windows'
+///   choice survives a reboot.
+/// - Live propagation: after writing the file, the writer touches the JACK
+///   metadata key ``changeKey`` on its own client. Every engine on the server
+///   receives the property change and rereads the file.
+///
+/// Unset roles, or a chosen endpoint that is not present, fall back to the
+/// first present physical endpoint of the flow.
+///
+/// Thread safety: any control thread; the file is replaced atomically (write
+/// to a temporary file, then rename).
+struct DefaultEndpointStore: Sendable {
+    /// The metadata key whose change means "defaults were rewritten".
+    static let changeKey = "urn:wasapi-jack:default-endpoints-changed"
+
+    let path: String
+
+    init(serverName: String) {
+        let directory: String
+        if let explicit = getenv("WASAPI_JACK_CONFIG_DIR") {
+            directory = String(cString: explicit)
+        } else if let xdg = getenv("XDG_CONFIG_HOME") {
+            directory = String(cString: xdg) + "/wasapi-jack"
+        } else {
+            directory = String(cString: getenv("HOME") ?? strdup("/tmp")) + "/.config/wasapi-jack"
+        }
+        let safeServer = String(serverName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        path = directory + "/defaults-\(safeServer).conf"
+    }
+
+    /// The stored choices: (flow, role) -> endpoint id. Malformed lines are ignored.
+    func load() -> [Choice: String] {
+        guard let file = fopen(path, "r") else { return [:] }
+        defer { fclose(file) }
+        var choices: [Choice: String] = [:]
+        var buffer = [CChar](repeating: 0, count: 512)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            let fields = String(cString: buffer).split(whereSeparator: \.isWhitespace).map(String.init)
+            guard fields.count == 3,
+                  let flow = [DataFlow.render, .capture].first(where: { "\($0)" == fields[0] }),
+                  let role = Role.allCases.first(where: { $0.name == fields[1] }),
+                  fields[2].count < 200
+            else { continue }
+            choices[Choice(flow: flow, role: role)] = fields[2]
+        }
+        return choices
+    }
+
+    /// Stores `id` as the default for `flow` and `role`.
+    func store(_ id: String, flow: DataFlow, role: Role) throws(AudioError) {
+        var choices = load()
+        choices[Choice(flow: flow, role: role)] = id
+        let text = choices.sorted { ($0.key.flow.rawValue, $0.key.role.rawValue) < ($1.key.flow.rawValue, $1.key.role.rawValue) }
+            .map { "\($0.key.flow) \($0.key.role.name) \($0.value)\n" }.joined()
+        try createDirectory(of: path)
+        let temporary = path + ".\(getpid()).tmp"
+        guard let file = fopen(temporary, "w") else {
+            throw AudioError(.E_ACCESSDENIED, "cannot write \(temporary): \(String(cString: strerror(errno)))")
+        }
+        let written = fputs(text, file) >= 0
+        fclose(file)
+        guard written, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw AudioError(.E_ACCESSDENIED, "cannot replace \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    struct Choice: Hashable, Sendable {
+        var flow: DataFlow
+        var role: Role
+    }
+
+    private func createDirectory(of file: String) throws(AudioError) {
+        var partial = ""
+        for component in file.split(separator: "/").dropLast() {
+            partial += "/" + component
+            if mkdir(partial, 0o755) != 0 && errno != EEXIST {
+                throw AudioError(.E_ACCESSDENIED, "cannot create \(partial): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import JackEngine
+import PCM
+import Synchronization
+
+/// `IMMDeviceEnumerator`: the endpoints of a JACK server.
+///
+/// Physical port groups are the endpoints; with `includeVirtualEndpoints`,
+/// other applications' port groups are offered too, as virtual endpoints
+/// (the way a virtual audio cable appears on Windows).
+///
+/// Thread safety: every method may be called from any thread except JACK's,
+/// including from inside an ``MMNotificationClient`` callback.
+public final class MMDeviceEnumerator: @unchecked Sendable {
+    /// The shared engine of this process on the server.
+    public let engine: AudioEngine
+    /// Whether other applications' port groups are listed as endpoints.
+    public let includesVirtualEndpoints: Bool
+    private let defaults: DefaultEndpointStore
+    private let state = Mutex(State())
+    private var engineListener: AudioEngine.ListenerToken?
+
+    private struct State {
+        var clients: [ObjectIdentifier: any MMNotificationClient] = [:]
+        /// The defaults last reported, to notice changes.
+        var effectiveDefaults: [DefaultEndpointStore.Choice: String] = [:]
+    }
+
+    /// Connects to `serverName` (nil: `$JACK_DEFAULT_SERVER` or JACK's default).
+    /// Never starts a server.
+    /// - Throws: `AUDCLNT_E_SERVICE_NOT_RUNNING` when no server answers, with
+    ///   the server name tried and how to start one.
+    public init(serverName: String? = nil, includeVirtualEndpoints: Bool = false) throws(AudioError) {
+        do {
+            engine = try AudioEngine.shared(serverName: serverName)
+        } catch {
+            throw AudioError(error)
+        }
+        includesVirtualEndpoints = includeVirtualEndpoints
+        defaults = DefaultEndpointStore(serverName: engine.client.resolvedServerName)
+        let initial = computeDefaults()
+        state.withLock { $0.effectiveDefaults = initial }
+        engineListener = engine.addListener { [weak self] event in self?.handle(event) }
+    }
+
+    deinit {
+        if let engineListener { engine.removeListener(engineListener) }
+    }
+
+    // MARK: IMMDeviceEnumerator
+
+    /// `EnumAudioEndpoints`: the endpoints of `flow` whose state is in `stateMask`.
+    /// - Throws: `E_INVALIDARG` for an empty or unknown state mask.
+    public func enumAudioEndpoints(_ flow: DataFlow, stateMask: DeviceState) throws(AudioError) -> [MMDevice] {
+        guard !stateMask.isEmpty, DeviceState.all.isSuperset(of: stateMask) else {
+            throw AudioError(.E_INVALIDARG, "state mask 0x\(String(stateMask.rawValue, radix: 16)) is not a combination of DEVICE_STATE_* bits")
+        }
+        return engine.endpoints(includeVirtual: includesVirtualEndpoints)
+            .filter { flow.includes($0.descriptor.flow) && stateMask.contains($0.isPresent ? .active : .notPresent) }
+            .map { MMDevice(engine: engine, endpoint: $0) }
+    }
+
+    /// `GetDefaultAudioEndpoint`.
+    /// - Throws: `E_INVALIDARG` for `.all`; `E_NOTFOUND` when the flow has no
+    ///   present endpoint.
+    public func getDefaultAudioEndpoint(_ flow: DataFlow, role: Role) throws(AudioError) -> MMDevice {
+        guard flow != .all else {
+            throw AudioError(.E_INVALIDARG, "a default endpoint exists per data flow; eAll has none")
+        }
+        guard let id = computeDefaults()[.init(flow: flow, role: role)], let endpoint = engine.endpoint(id: id) else {
+            throw AudioError(.E_NOTFOUND, "no \(flow) endpoint is present on JACK server '\(engine.client.resolvedServerName)'")
+        }
+        return MMDevice(engine: engine, endpoint: endpoint)
+    }
+
+    /// `GetDevice`: the endpoint with `id`, present or not.
+    /// - Throws: `E_NOTFOUND` naming the id.
+    public func getDevice(id: String) throws(AudioError) -> MMDevice {
+        guard let endpoint = engine.endpoint(id: id),
+              includesVirtualEndpoints || !endpoint.descriptor.isVirtual else {
+            throw AudioError(.E_NOTFOUND, "no endpoint with id \(id) on JACK server '\(engine.client.resolvedServerName)'")
+        }
+        return MMDevice(engine: engine, endpoint: endpoint)
+    }
+
+    /// Makes `id` the default for `role` in its data flow, for every process
+    /// on the server (Windows does this through the policy configuration
+    /// interface). Every enumerator on the server reports the change through
+    /// `onDefaultDeviceChanged`.
+    /// - Throws: `E_NOTFOUND` for an unknown id; `E_ACCESSDENIED` when the
+    ///   setting cannot be written.
+    public func setDefaultAudioEndpoint(id: String, role: Role) throws(AudioError) {
+        let device = try getDevice(id: id)
+        try defaults.store(id, flow: device.dataFlow, role: role)
+        // Tell every engine on the server, this one included, to reread.
+        if let subject = engine.client.ownUUID {
+            engine.client.setProperty(DefaultEndpointStore.changeKey, of: subject,
+                                      to: "\(id) \(role.name) \(engine.client.currentMicroseconds)")
+        }
+    }
+
+    /// `RegisterEndpointNotificationCallback`. The enumerator keeps `client`
+    /// until it is unregistered.
+    /// - Throws: `E_INVALIDARG` if it is already registered.
+    public func registerEndpointNotificationCallback(_ client: any MMNotificationClient) throws(AudioError) {
+        let added = state.withLock { state in
+            state.clients.updateValue(client, forKey: ObjectIdentifier(client)) == nil
+        }
+        guard added else { throw AudioError(.E_INVALIDARG, "this notification client is already registered") }
+    }
+
+    /// `UnregisterEndpointNotificationCallback`.
+    /// - Throws: `E_NOTFOUND` if it was not registered.
+    public func unregisterEndpointNotificationCallback(_ client: any MMNotificationClient) throws(AudioError) {
+        let removed = state.withLock { $0.clients.removeValue(forKey: ObjectIdentifier(client)) != nil }
+        guard removed else { throw AudioError(.E_NOTFOUND, "this notification client is not registered") }
+    }
+
+    /// Waits until the endpoint model reflects the graph as it is now and every
+    /// notification that follows from it was delivered.
+    public func synchronize() { engine.synchronize() }
+
+    // MARK: Events
+
+    private func handle(_ event: AudioEngine.Event) {
+        let clients = state.withLock { Array($0.clients.values) }
+        switch event {
+        case let .endpointAdded(id):
+            guard isListed(id) else { break }
+            clients.forEach { $0.onDeviceAdded(deviceID: id) }
+        case let .endpointPresenceChanged(id, isPresent):
+            guard isListed(id) else { break }
+            clients.forEach { $0.onDeviceStateChanged(deviceID: id, newState: isPresent ? .active : .notPresent) }
+        case let .endpointChanged(id):
+            guard isListed(id) else { break }
+            for client in clients {
+                client.onPropertyValueChanged(deviceID: id, key: .deviceFriendlyName)
+                client.onPropertyValueChanged(deviceID: id, key: .audioEngineDeviceFormat)
+            }
+        case .formatChanged:
+            for endpoint in engine.endpoints(includeVirtual: includesVirtualEndpoints) where endpoint.isPresent {
+                clients.forEach { $0.onPropertyValueChanged(deviceID: endpoint.descriptor.id, key: .audioEngineDeviceFormat) }
+            }
+        case .propertyChanged, .serverShutDown:
+            break
+        }
+        reportDefaultChanges(to: clients)
+    }
+
+    private func isListed(_ id: String) -> Bool {
+        includesVirtualEndpoints || engine.endpoint(id: id)?.descriptor.isVirtual == false
+    }
+
+    private func reportDefaultChanges(to clients: [any MMNotificationClient]) {
+        let now = computeDefaults()
+        let changed = state.withLock { state -> [DefaultEndpointStore.Choice] in
+            defer { state.effectiveDefaults = now }
+            return Self.allChoices.filter { state.effectiveDefaults[$0] != now[$0] }
+        }
+        for choice in changed {
+            clients.forEach { $0.onDefaultDeviceChanged(flow: choice.flow, role: choice.role, deviceID: now[choice]) }
+        }
+    }
+
+    private static let allChoices = [DataFlow.render, .capture].flatMap { flow in
+        Role.allCases.map { DefaultEndpointStore.Choice(flow: flow, role: $0) }
+    }
+
+    /// The default per flow and role: the stored choice when that endpoint is
+    /// present, else the first present physical endpoint of the flow.
+    private func computeDefaults() -> [DefaultEndpointStore.Choice: String] {
+        let stored = defaults.load()
+        let endpoints = engine.endpoints(includeVirtual: true)
+        var result: [DefaultEndpointStore.Choice: String] = [:]
+        for choice in Self.allChoices {
+            let present = endpoints.filter { $0.isPresent && DataFlow($0.descriptor.flow) == choice.flow }
+            if let id = stored[choice], present.contains(where: { $0.descriptor.id == id }) {
+                result[choice] = id
+            } else if let first = present.first(where: { !$0.descriptor.isVirtual }) {
+                result[choice] = first.descriptor.id
+            }
+        }
+        return result
+    }
+}

@@ -1,1 +1,0 @@
-// The public WASAPI-shaped API (see docs/ARCHITECTURE.md).
