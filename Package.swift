@@ -22,14 +22,14 @@ let package = Package(
         .systemLibrary(
             name: "CSampleRate", pkgConfig: "samplerate",
             providers: [.apt(["libsamplerate0-dev"])]),
-        .systemLibrary(name: "CSystem"),
+        .systemLibrary(name: "CLinuxSystem"),
 
         // Real-time primitives: SPSC frame ring, event, latest-value cells.
-        .target(name: "Realtime", dependencies: ["CSystem"]),
+        .target(name: "Realtime", dependencies: ["CLinuxSystem"]),
         // Wave formats, sample conversion, channel maps, resampling.
         .target(name: "PCM", dependencies: ["Realtime", "CSampleRate"]),
         // The JACK client, its process callback and stream slots.
-        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CSystem"]),
+        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CLinuxSystem"]),
         // The public WASAPI-shaped API.
         .target(name: "WASAPI", dependencies: ["JackEngine", "PCM", "Realtime"]),
         // The command-line tool.

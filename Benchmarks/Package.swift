@@ -7,7 +7,7 @@ import PackageDescription
 let package = Package(
     name: "wasapi-jack-benchmarks",
     dependencies: [
-        .package(path: ".."),
+        .package(name: "wasapi-jack", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1",
                  traits: ["MallocInterposer"]),
     ],
@@ -32,6 +32,15 @@ let package = Package(
                 "CPeers",
             ],
             path: "Benchmarks/PCMBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "EndpointBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "WASAPI", package: "wasapi-jack"),
+            ],
+            path: "Benchmarks/EndpointBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

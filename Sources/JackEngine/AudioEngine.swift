@@ -34,6 +34,8 @@ public final class AudioEngine: @unchecked Sendable {
         case endpointChanged(id: String)
         /// A metadata property changed (any subject); `key` nil: all of them.
         case propertyChanged(subject: UInt64, key: String?)
+        /// Ports were connected or disconnected somewhere in the graph.
+        case connectionsChanged
         /// The server's period or sample rate changed.
         case formatChanged(sampleRate: Int, bufferSize: Int)
         /// The server went away or dropped this client: every stream is invalidated.
@@ -224,6 +226,7 @@ extension AudioEngine {
         private func passThrough(_ change: GraphChange) -> Event? {
             switch change {
             case let .property(subject, key, _): .propertyChanged(subject: subject, key: key)
+            case .connection: .connectionsChanged
             case .bufferSize, .sampleRate: .formatChanged(sampleRate: client.sampleRate, bufferSize: client.bufferSize)
             default: nil
             }

@@ -106,23 +106,35 @@ public enum EndpointDiscovery {
     }
 
     /// Compares names with embedded numbers by value: "out_2" < "out_10".
+    /// Works on UTF-8 bytes (ASCII digits), so it costs a few nanoseconds per
+    /// character rather than a grapheme walk.
     static func naturalLess(_ lhs: String, _ rhs: String) -> Bool {
-        var left = Substring(lhs), right = Substring(rhs)
-        while let l = left.first, let r = right.first {
-            if l.isNumber && r.isNumber {
-                let leftDigits = left.prefix { $0.isNumber }, rightDigits = right.prefix { $0.isNumber }
-                let leftValue = leftDigits.drop { $0 == "0" }, rightValue = rightDigits.drop { $0 == "0" }
+        let left = Array(lhs.utf8), right = Array(rhs.utf8)
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+        /// The end of the digit run starting at `start`, and where its significant digits begin.
+        func digitRun(_ bytes: [UInt8], from start: Int) -> (end: Int, significant: Int) {
+            var end = start
+            while end < bytes.count && isDigit(bytes[end]) { end += 1 }
+            var significant = start
+            while significant < end - 1 && bytes[significant] == 0x30 { significant += 1 }
+            return (end, significant)
+        }
+        var i = 0, j = 0
+        while i < left.count && j < right.count {
+            if isDigit(left[i]) && isDigit(right[j]) {
+                let l = digitRun(left, from: i), r = digitRun(right, from: j)
+                let leftValue = left[l.significant..<l.end], rightValue = right[r.significant..<r.end]
                 if leftValue.count != rightValue.count { return leftValue.count < rightValue.count }
-                if leftValue != rightValue { return leftValue < rightValue }
-                left = left.dropFirst(leftDigits.count)
-                right = right.dropFirst(rightDigits.count)
+                if leftValue != rightValue { return leftValue.lexicographicallyPrecedes(rightValue) }
+                i = l.end
+                j = r.end
             } else {
-                if l != r { return l < r }
-                left = left.dropFirst()
-                right = right.dropFirst()
+                if left[i] != right[j] { return left[i] < right[j] }
+                i += 1
+                j += 1
             }
         }
-        return left.count < right.count
+        return left.count - i < right.count - j
     }
 
     private static func fnv1a64(_ text: String, seed: UInt64) -> UInt64 {

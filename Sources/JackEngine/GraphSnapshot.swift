@@ -43,22 +43,50 @@ public enum MetadataKey {
 
 extension JackClient {
     /// Every audio port of the graph with its flags and metadata, in JACK's order.
-    /// Control path: one lookup per port and a few metadata reads.
+    ///
+    /// Control path. The metadata of the whole graph is read in one
+    /// `jack_get_all_properties` call rather than one lookup per port and key,
+    /// which keeps a rescan of a large graph to a few milliseconds.
     public func scanPorts() -> [PortInfo] {
         withHandle { handle -> [PortInfo] in
             guard let list = jack_get_ports(handle, nil, JACK_DEFAULT_AUDIO_TYPE, 0) else { return [] }
             defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
+            let metadata = Self.allPortMetadata()
             return stringList(list).compactMap { name in
                 // A port may vanish between the listing and the lookup: skip it.
                 guard let port = jack_port_by_name(handle, name) else { return nil }
                 let uuid = jack_port_uuid(port)
+                let values = metadata[uuid] ?? [:]
                 return PortInfo(
                     name: name, flags: PortFlags(rawValue: UInt(bitPattern: Int(jack_port_flags(port)))),
                     uuid: uuid,
-                    prettyName: property(MetadataKey.prettyName, of: uuid),
-                    portGroup: property(MetadataKey.portGroup, of: uuid),
-                    order: property(MetadataKey.order, of: uuid).flatMap { Int($0) })
+                    prettyName: values[MetadataKey.prettyName],
+                    portGroup: values[MetadataKey.portGroup],
+                    order: values[MetadataKey.order].flatMap { Int($0) })
             }
         } ?? []
+    }
+
+    /// The three keys ``scanPorts()`` uses, for every subject that has any,
+    /// sanitised (other clients' metadata is untrusted).
+    private static func allPortMetadata() -> [UInt64: [String: String]] {
+        let wanted: Set<String> = [MetadataKey.prettyName, MetadataKey.portGroup, MetadataKey.order]
+        var descriptions: UnsafeMutablePointer<jack_description_t>?
+        let count = jack_get_all_properties(&descriptions)
+        guard count > 0, let descriptions else { return [:] }
+        defer { jack_free(descriptions) }
+        var result: [UInt64: [String: String]] = [:]
+        for index in 0..<Int(count) {
+            let description = descriptions.advanced(by: index)
+            defer { jack_free_description(description, 0) }
+            guard let properties = description.pointee.properties else { continue }
+            for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
+                guard let key = property.key, let data = property.data else { continue }
+                let name = String(cString: key)
+                guard wanted.contains(name) else { continue }
+                result[description.pointee.subject, default: [:]][name] = MetadataLimits.sanitise(data)
+            }
+        }
+        return result
     }
 }

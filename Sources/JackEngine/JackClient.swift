@@ -221,6 +221,25 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
+    /// Returns once every process cycle that had started when it was called
+    /// has finished: after a slot stops running, its ring and pipeline are
+    /// then the caller's alone (IAudioClient::Reset).
+    public func waitForCyclesInFlight() {
+        _ = graph.pointer.pointee.waitForCyclesInFlight { [self] in
+            state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
+        }
+    }
+
+    /// The latency range JACK reports for `port` in `mode` (frames; zero
+    /// until the port is connected). Control path.
+    public func latencyRange(of port: JackPort, playback: Bool) -> ClosedRange<Int> {
+        var range = jack_latency_range_t(min: 0, max: 0)
+        _ = withHandle { _ in
+            jack_port_get_latency_range(port.handle, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
+        }
+        return Int(range.min)...Int(max(range.min, range.max))
+    }
+
     // MARK: Helpers
 
     /// Runs `body` with the handle while holding the state lock, so that a

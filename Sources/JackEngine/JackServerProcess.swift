@@ -166,7 +166,7 @@ public final class JackServerProcess: @unchecked Sendable {
         defer { fclose(file) }
         var text = ""
         var line = [CChar](repeating: 0, count: 512)
-        while fgets(&line, Int32(line.count), file) != nil { text += String(cString: line) }
+        while fgets(&line, Int32(line.count), file) != nil { text += line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
         return text
     }
 

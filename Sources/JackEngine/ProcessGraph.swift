@@ -97,10 +97,11 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
         if let handle = client.load(ordering: .acquiring) {
             CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
         }
+        let now = trustedMonotonicNanoseconds()
         let end = slotHighWater.load(ordering: .acquiring)
         for index in 0..<end {
             if let slot = slots[index].load(ordering: .acquiring) {
-                slot.pointee.process(frames: frames)
+                slot.pointee.process(frames: frames, nanoseconds: now)
             }
         }
         cyclesFinished.add(1, ordering: .releasing)

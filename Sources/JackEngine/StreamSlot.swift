@@ -1,23 +1,27 @@
+import PCM
 import Realtime
 import Synchronization
 
-/// The real-time half of one stream: its JACK ports, its ring and its counters.
+/// The real-time half of one stream: its JACK ports, its ring, its format
+/// pipeline and its counters.
 ///
 /// A control thread builds the slot (allocating everything), installs it in the
 /// ``ProcessGraph`` with ``JackClient/install(_:)``, and from then on the process
-/// callback moves one period per cycle between the ring and the ports:
-/// - render: ring (interleaved float frames) -> one output port per channel;
-///   a shortfall plays silence and is counted, stale audio is never repeated;
-/// - capture: one input port per channel -> ring; frames that do not fit are
-///   dropped and counted as overrun.
+/// callback moves one period per cycle between the ring and the ports through
+/// the ``StreamPipeline``:
+/// - render: ring (the application's format) -> ports; a shortfall plays
+///   silence and is counted, stale audio is never repeated;
+/// - capture: ports -> ring, one ``CapturePacket`` per cycle; frames that do
+///   not fit are dropped, counted as overrun, and the next packet carries
+///   DATA_DISCONTINUITY.
 ///
 /// While the slot is not ``running``, render ports carry silence and capture
 /// ports are ignored. After each cycle in which it ran, the slot raises its
 /// event, if one is set.
 ///
 /// Thread safety: the fields are fixed at creation except the atomics, which
-/// control threads may set at any time. ``process(frames:)`` is `@_noLocks` and
-/// runs only on JACK's process thread.
+/// control threads may set at any time. ``process(frames:nanoseconds:)`` is
+/// `@_noLocks` and runs only on JACK's process thread.
 public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Which way audio flows through the slot.
     public enum Direction: UInt8, Sendable {
@@ -28,10 +32,14 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     }
 
     public let direction: Direction
-    /// Channels, one JACK port each.
-    public let channels: Int
-    /// The ring of interleaved float frames shared with the application side.
+    /// Ports, one per endpoint channel.
+    public let portCount: Int
+    /// The ring of the stream's frames (application format) shared with the application side.
     public let ring: UnsafeMutablePointer<FrameRing>
+    /// The format conversion between ring and ports.
+    public let pipeline: UnsafeMutablePointer<StreamPipeline>
+    /// Capture packets, in ring order (capture slots only; empty for render).
+    public let packets: UnsafeMutablePointer<CapturePacketQueue>
     private let ports: UnsafeMutablePointer<OpaquePointer>
     private let planes: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
 
@@ -39,94 +47,119 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     public let running = Atomic<Bool>(false)
     /// The eventfd raised after each running cycle, or -1 for none.
     public let eventDescriptor = Atomic<Int32>(-1)
-    /// Frames the slot has moved to or from JACK while running (the device position).
+    /// Engine frames the slot has moved to or from JACK while running.
     public let devicePosition = Atomic<UInt64>(0)
+    /// Stream frames taken from (render) or offered to (capture, dropped ones
+    /// included) the ring while running.
+    public let streamPosition = Atomic<UInt64>(0)
+    /// Monotonic time of the last running cycle's start, in nanoseconds.
+    public let lastCycleNanoseconds = Atomic<UInt64>(0)
+    /// Frames of the last running cycle (engine frames).
+    public let lastCycleFrames = Atomic<Int>(0)
+    /// Capture: the next packet carries DATA_DISCONTINUITY (set by Start and by an overrun).
+    public let discontinuityPending = Atomic<Bool>(true)
+    /// Cycles per event (IAudioClient3 periods of several JACK periods).
+    public let eventInterval = Atomic<Int>(1)
+    private let cyclesSinceEvent = Atomic<Int>(0)
+    /// A resampling ratio requested by a control thread (bit pattern of a
+    /// Double; 0: none). The process thread applies it at the next cycle.
+    public let requestedRatio = Atomic<UInt64>(0)
 
-    /// Creates a slot over `ports` (one per channel) and `ring`, which must hold
-    /// interleaved float frames of `ports.count` channels. Control path.
-    public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>) {
+    /// Creates a slot over `ports` (one per endpoint channel), `ring` (frames
+    /// of the pipeline's stream format) and `pipeline`, which the slot now owns.
+    /// Control path.
+    public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>,
+                pipeline: consuming StreamPipeline, packetCapacity: Int = 1024) {
         precondition(!ports.isEmpty, "a stream slot needs at least one port")
-        precondition(ring.pointee.bytesPerFrame == ports.count * MemoryLayout<Float>.size,
-                     "ring frames must be interleaved float with one sample per port")
+        precondition(pipeline.configuration.portChannels == ports.count, "one port per endpoint channel")
+        precondition(ring.pointee.bytesPerFrame == pipeline.bytesPerFrame, "ring frames must be stream frames")
         self.direction = direction
-        self.channels = ports.count
+        self.portCount = ports.count
         self.ring = ring
+        self.pipeline = .allocate(capacity: 1)
+        self.pipeline.initialize(to: pipeline)
+        self.packets = .allocate(capacity: 1)
+        self.packets.initialize(to: CapturePacketQueue(capacity: direction == .capture ? packetCapacity : 1))
         self.ports = .allocate(capacity: ports.count)
         self.ports.initialize(from: ports.map(\.handle), count: ports.count)
         self.planes = .allocate(capacity: ports.count)
     }
 
+    /// A slot whose ring holds interleaved float frames, one sample per port,
+    /// at the engine's rate: no conversion. Control path.
+    public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>) {
+        let pipeline = try! StreamPipeline(.native(direction: direction, channels: ports.count, rate: 1))
+        self.init(direction: direction, ports: ports, ring: ring, pipeline: pipeline)
+    }
+
     deinit {
+        pipeline.deinitialize(count: 1)
+        pipeline.deallocate()
+        packets.deinitialize(count: 1)
+        packets.deallocate()
         ports.deallocate()
         planes.deallocate()
     }
 
     /// Moves one period between the ring and the ports. Process thread only.
     @_noLocks
-    func process(frames: UInt32) {
-        for channel in 0..<channels {
+    func process(frames: UInt32, nanoseconds: UInt64) {
+        for channel in 0..<portCount {
             planes[channel] = trustedPortBuffer(ports[channel], frames)
         }
         let count = Int(frames)
-        guard running.load(ordering: .acquiring) else {
-            if direction == .render { silence(from: 0, frames: count) }
+        guard running.load(ordering: .acquiring), count <= pipeline.pointee.configuration.maxCycleFrames else {
+            if direction == .render { silence(frames: count) }
             return
         }
+        let ratioBits = requestedRatio.exchange(0, ordering: .acquiring)
+        if ratioBits != 0 { pipeline.pointee.setRatio(Double(bitPattern: ratioBits)) }
         switch direction {
-        case .render: render(frames: count)
-        case .capture: capture(frames: count)
+        case .render:
+            let result = pipeline.pointee.render(from: ring, into: planes, frames: count)
+            streamPosition.add(UInt64(result.consumed), ordering: .releasing)
+            if result.shortfall > 0 { ring.pointee.noteUnderrun(frames: result.shortfall) }
+        case .capture:
+            capture(frames: count, nanoseconds: nanoseconds)
         }
         devicePosition.add(UInt64(count), ordering: .releasing)
-        let descriptor = eventDescriptor.load(ordering: .acquiring)
-        if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
-    }
-
-    @_noLocks
-    private func render(frames: Int) {
-        let region = ring.pointee.acquireRead(maxFrames: frames)
-        deinterleave(region.first, firstFrames: region.firstFrames, at: 0)
-        deinterleave(region.second, firstFrames: region.secondFrames, at: region.firstFrames)
-        let delivered = region.frames()
-        ring.pointee.commitRead(delivered)
-        if delivered < frames {
-            silence(from: delivered, frames: frames - delivered)
-            ring.pointee.noteUnderrun(frames: frames - delivered)
+        lastCycleFrames.store(count, ordering: .relaxed)
+        lastCycleNanoseconds.store(nanoseconds, ordering: .releasing)
+        if cyclesSinceEvent.add(1, ordering: .relaxed).newValue >= eventInterval.load(ordering: .relaxed) {
+            cyclesSinceEvent.store(0, ordering: .relaxed)
+            let descriptor = eventDescriptor.load(ordering: .acquiring)
+            if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
         }
     }
 
     @_noLocks
-    private func capture(frames: Int) {
-        let region = ring.pointee.acquireWrite(maxFrames: frames)
-        interleave(into: region.first, frames: region.firstFrames, from: 0)
-        interleave(into: region.second, frames: region.secondFrames, from: region.firstFrames)
-        ring.pointee.commitWrite(region.frames())
-        ring.pointee.noteOverrun(frames: frames - region.frames())
-    }
-
-    @_noLocks
-    private func deinterleave(_ bytes: UnsafeMutableRawBufferPointer, firstFrames frames: Int, at offset: Int) {
-        guard frames > 0 else { return }
-        let samples = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
-        for channel in 0..<channels {
-            let plane = planes[channel] + offset
-            for frame in 0..<frames { plane[frame] = samples[frame * channels + channel] }
+    private func capture(frames: Int, nanoseconds: UInt64) {
+        let position = streamPosition.load(ordering: .relaxed)
+        guard packets.pointee.hasSpace() else {
+            // No room to describe a packet: drop the cycle as an overrun.
+            ring.pointee.noteOverrun(frames: frames)
+            discontinuityPending.store(true, ordering: .relaxed)
+            return
+        }
+        let sources = UnsafeRawPointer(planes).assumingMemoryBound(to: UnsafePointer<Float>.self)
+        let result = pipeline.pointee.capture(from: sources, frames: frames, into: ring)
+        streamPosition.add(UInt64(result.written + result.dropped), ordering: .releasing)
+        if result.written > 0 {
+            let discontinuity = discontinuityPending.exchange(false, ordering: .relaxed)
+            _ = packets.pointee.push(CapturePacket(
+                frames: result.written, devicePosition: position, qpcPosition: nanoseconds / 100,
+                flags: discontinuity ? 0x1 : 0))  // AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY
+        }
+        if result.dropped > 0 {
+            ring.pointee.noteOverrun(frames: result.dropped)
+            discontinuityPending.store(true, ordering: .relaxed)
         }
     }
 
     @_noLocks
-    private func interleave(into bytes: UnsafeMutableRawBufferPointer, frames: Int, from offset: Int) {
-        guard frames > 0 else { return }
-        let samples = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
-        for channel in 0..<channels {
-            let plane = planes[channel] + offset
-            for frame in 0..<frames { samples[frame * channels + channel] = plane[frame] }
-        }
-    }
-
-    @_noLocks
-    private func silence(from offset: Int, frames: Int) {
-        for channel in 0..<channels {
-            trustedZero(UnsafeMutableRawPointer(planes[channel] + offset), frames * MemoryLayout<Float>.size)
+    private func silence(frames: Int) {
+        for channel in 0..<portCount {
+            trustedZero(UnsafeMutableRawPointer(planes[channel]), frames * MemoryLayout<Float>.size)
         }
     }
 }

@@ -1,4 +1,4 @@
-import CSystem
+import CLinuxSystem
 import Glibc
 
 /// An auto-reset event backed by a Linux eventfd: the equivalent of the Win32

@@ -1,4 +1,4 @@
-import CSystem
+import CLinuxSystem
 import Glibc
 
 // Every C function the real-time core calls from the JACK process thread is

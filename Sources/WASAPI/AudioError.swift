@@ -32,3 +32,10 @@ public struct AudioError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension AudioError {
+    /// A rejected wave format, with the field named.
+    init(_ error: FormatError) {
+        self.init(error.code, "\(error.field): \(error.message)")
+    }
+}

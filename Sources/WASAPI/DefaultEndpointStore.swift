@@ -44,7 +44,7 @@ struct DefaultEndpointStore: Sendable {
         var choices: [Choice: String] = [:]
         var buffer = [CChar](repeating: 0, count: 512)
         while fgets(&buffer, Int32(buffer.count), file) != nil {
-            let fields = String(cString: buffer).split(whereSeparator: \.isWhitespace).map(String.init)
+            let fields = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.split(whereSeparator: \.isWhitespace).map(String.init)
             guard fields.count == 3,
                   let flow = [DataFlow.render, .capture].first(where: { "\($0)" == fields[0] }),
                   let role = Role.allCases.first(where: { $0.name == fields[1] }),

@@ -140,7 +140,7 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
             for endpoint in engine.endpoints(includeVirtual: includesVirtualEndpoints) where endpoint.isPresent {
                 clients.forEach { $0.onPropertyValueChanged(deviceID: endpoint.descriptor.id, key: .audioEngineDeviceFormat) }
             }
-        case .propertyChanged, .serverShutDown:
+        case .propertyChanged, .connectionsChanged, .serverShutDown:
             break
         }
         reportDefaultChanges(to: clients)

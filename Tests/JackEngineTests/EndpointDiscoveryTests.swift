@@ -60,6 +60,8 @@ struct EndpointDiscoveryTests {
             PortInfo(name: "system:playback_\($0)", flags: [.isInput, .isPhysical])
         }
         #expect(EndpointDiscovery.discover(ports: numbered)[0].ports == (1...12).map { "system:playback_\($0)" })
+        let mixed = ["dev:x_10", "dev:x_09b", "dev:x_1", "dev:x_9"].map { PortInfo(name: $0, flags: [.isInput, .isPhysical]) }
+        #expect(EndpointDiscovery.discover(ports: mixed)[0].ports == ["dev:x_1", "dev:x_9", "dev:x_09b", "dev:x_10"])
         let ordered = [
             PortInfo(name: "dev:a", flags: [.isInput, .isPhysical], order: 2),
             PortInfo(name: "dev:b", flags: [.isInput, .isPhysical], order: 1),

@@ -1,0 +1,95 @@
+import Synchronization
+
+/// One capture packet: what one process cycle put into a capture stream's
+/// ring (IAudioCaptureClient::GetBuffer returns one packet at a time).
+public struct CapturePacket: Sendable, Equatable {
+    /// Frames of the packet, in the stream's format.
+    public var frames: Int
+    /// Stream position of the packet's first frame (counting dropped frames too).
+    public var devicePosition: UInt64
+    /// When the first frame was captured, in 100-ns units of CLOCK_MONOTONIC.
+    public var qpcPosition: UInt64
+    /// AUDCLNT_BUFFERFLAGS_* bits.
+    public var flags: UInt32
+
+    @_noLocks
+    public init(frames: Int, devicePosition: UInt64, qpcPosition: UInt64, flags: UInt32) {
+        self.frames = frames
+        self.devicePosition = devicePosition
+        self.qpcPosition = qpcPosition
+        self.flags = flags
+    }
+
+    public static let dataDiscontinuity: UInt32 = 0x1
+    public static let silent: UInt32 = 0x2
+    public static let timestampError: UInt32 = 0x4
+}
+
+/// A lock-free single-producer single-consumer queue of ``CapturePacket``s
+/// beside a capture ring: the process thread pushes one per cycle, the
+/// application pops one per ReleaseBuffer.
+///
+/// Thread safety: ``push(_:)`` only on the process thread (`@_noLocks`);
+/// ``peek()`` and ``pop()`` on one application thread at a time; ``reset()``
+/// only while the producer is stopped.
+public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
+    public let capacity: Int
+    private let storage: UnsafeMutablePointer<CapturePacket>
+    private let head = Atomic<Int>(0)  // next to pop (consumer)
+    private let tail = Atomic<Int>(0)  // next to push (producer)
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        storage = .allocate(capacity: capacity)
+        storage.initialize(repeating: CapturePacket(frames: 0, devicePosition: 0, qpcPosition: 0, flags: 0), count: capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Whether a ``push(_:)`` would succeed now (producer side).
+    @_noLocks
+    func hasSpace() -> Bool {
+        tail.load(ordering: .relaxed) &- head.load(ordering: .acquiring) < capacity
+    }
+
+    /// Appends a packet; false when the queue is full.
+    @_noLocks
+    func push(_ packet: CapturePacket) -> Bool {
+        let end = tail.load(ordering: .relaxed)
+        guard end &- head.load(ordering: .acquiring) < capacity else { return false }
+        storage[end % capacity] = packet
+        tail.store(end &+ 1, ordering: .releasing)
+        return true
+    }
+
+    /// The oldest packet, if any.
+    public func peek() -> CapturePacket? {
+        let start = head.load(ordering: .relaxed)
+        guard start != tail.load(ordering: .acquiring) else { return nil }
+        return storage[start % capacity]
+    }
+
+    /// Removes the oldest packet.
+    public func pop() {
+        let start = head.load(ordering: .relaxed)
+        guard start != tail.load(ordering: .acquiring) else { return }
+        head.store(start &+ 1, ordering: .releasing)
+    }
+
+    /// Total frames of the queued packets.
+    public func queuedFrames() -> Int {
+        let start = head.load(ordering: .relaxed), end = tail.load(ordering: .acquiring)
+        var total = 0
+        var index = start
+        while index != end {
+            total += storage[index % capacity].frames
+            index &+= 1
+        }
+        return total
+    }
+
+    /// Empties the queue. Only while the producer is not running.
+    public func reset() {
+        head.store(tail.load(ordering: .acquiring), ordering: .releasing)
+    }
+}

@@ -1,0 +1,385 @@
+import JackEngine
+import PCM
+import Realtime
+import Synchronization
+
+/// `IAudioClient` / `IAudioClient3`: one stream on an endpoint.
+///
+/// Activate it with ``MMDevice/activateAudioClient()``, then ``initialize(shareMode:streamFlags:bufferDuration:periodicity:format:sessionGUID:)``,
+/// get the render or capture service, ``start()``. Every method throws an
+/// ``AudioError`` carrying the HRESULT Windows returns in the same situation,
+/// and a rejected call leaves the client as it was.
+///
+/// Shared-mode rules (see docs/ARCHITECTURE.md, "Audio clients"):
+/// - Buffer: the requested duration rounded up to whole frames, at least
+///   three engine (JACK) periods plus the resampler's look-ahead.
+/// - Formats: without AUTOCONVERTPCM, the engine's rate and the endpoint's
+///   channel count (any sample format the converter has); with it, any valid
+///   PCM or float format.
+/// - Event-driven streams: the event fires once per JACK period (or per
+///   period chosen with ``initializeSharedAudioStream(streamFlags:periodInFrames:format:sessionGUID:)``).
+///
+/// Thread safety: every method may be called from any thread except JACK's;
+/// calls are serialised by an internal lock, which the process thread never takes.
+public final class AudioClient: @unchecked Sendable {
+    /// The endpoint this client was activated on.
+    public let device: MMDevice
+    let engine: AudioEngine
+    let state = Mutex(State())
+
+    /// Whether Initialize connects the stream's ports to the endpoint (true,
+    /// as on Windows), or leaves them for a patchbay to route.
+    public var autoConnect: Bool {
+        get { state.withLock { $0.autoConnect } }
+        set { state.withLock { $0.autoConnect = newValue } }
+    }
+
+    struct State: @unchecked Sendable {
+        var autoConnect = true
+        var stream: StreamResources?
+        var shareMode = ShareMode.shared
+        var sessionGUID: String?
+        var running = false
+        var event: RealtimeEvent?
+        var cyclesPerEvent = 1
+        var pendingRender: PendingBuffer?
+        var pendingCapture: PendingBuffer?
+        var lastReportedPosition: UInt64 = 0
+    }
+
+    /// A GetBuffer not yet released.
+    struct PendingBuffer: @unchecked Sendable {
+        var frames: Int
+        /// The data lives in the bounce buffer, to be copied on release (render)
+        /// or copied there on GetBuffer (capture).
+        var bounced: Bool
+        var region: RingRegion
+    }
+
+    init(device: MMDevice) {
+        self.device = device
+        self.engine = device.engine
+    }
+
+    // MARK: Format
+
+    /// `GetMixFormat`: float32 at the JACK rate with the endpoint's channels.
+    public func getMixFormat() throws(AudioError) -> WaveFormat {
+        guard let format = device.mixFormat, device.state == .active else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
+        }
+        return format
+    }
+
+    /// `IsFormatSupported`.
+    /// - Returns: ``FormatSupport/supported`` (S_OK) or the closest match (S_FALSE).
+    /// - Throws: E_INVALIDARG for a malformed format (naming the field),
+    ///   AUDCLNT_E_UNSUPPORTED_FORMAT when nothing close exists,
+    ///   AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED for exclusive mode (not yet offered).
+    public func isFormatSupported(_ shareMode: ShareMode, format: WaveFormat) throws(AudioError) -> FormatSupport {
+        let mix = try getMixFormat()
+        let sampleFormat = try validated(format)
+        guard shareMode == .shared else {
+            throw AudioError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED, "exclusive mode is not available on this endpoint yet")
+        }
+        if format.samplesPerSecond == mix.samplesPerSecond && format.channels == mix.channels {
+            return .supported
+        }
+        return .closestMatch(WaveFormat(sampleFormat, sampleRate: Int(mix.samplesPerSecond),
+                                        channels: Int(mix.channels), extensible: true))
+    }
+
+    // MARK: Initialize
+
+    /// `Initialize`.
+    ///
+    /// - Parameters:
+    ///   - bufferDuration: requested buffer, 100-ns units (0: the minimum).
+    ///   - periodicity: must be 0 in shared mode, as Windows documents.
+    ///   - sessionGUID: the audio session to join (nil: the process's default session).
+    public func initialize(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
+                           periodicity: ReferenceTime = 0, format: WaveFormat, sessionGUID: String? = nil) throws(AudioError) {
+        try initializeStream(shareMode: shareMode, streamFlags: streamFlags, bufferDuration: bufferDuration,
+                             periodicity: periodicity, format: format, sessionGUID: sessionGUID, cyclesPerEvent: 1)
+    }
+
+    /// `IAudioClient3::GetSharedModeEnginePeriod`: periods a shared stream of
+    /// `format` may use, in frames of `format`. JACK's period is the
+    /// fundamental, minimum and default; the maximum is 16 periods.
+    public func getSharedModeEnginePeriod(format: WaveFormat) throws(AudioError) -> EnginePeriod {
+        _ = try validated(format)
+        let period = streamFrames(engineFrames: engine.client.bufferSize, rate: Int(format.samplesPerSecond))
+        return EnginePeriod(defaultPeriodFrames: period, fundamentalPeriodFrames: period,
+                            minimumPeriodFrames: period, maximumPeriodFrames: period * 16)
+    }
+
+    /// `IAudioClient3::InitializeSharedAudioStream`: a shared, event-capable
+    /// stream whose period is `periodInFrames` (a whole number of JACK periods).
+    /// - Throws: E_INVALIDARG for a period that is not a multiple of the
+    ///   fundamental period or outside the minimum...maximum range.
+    public func initializeSharedAudioStream(streamFlags: StreamFlags, periodInFrames: Int, format: WaveFormat,
+                                            sessionGUID: String? = nil) throws(AudioError) {
+        let periods = try getSharedModeEnginePeriod(format: format)
+        guard periodInFrames >= periods.minimumPeriodFrames, periodInFrames <= periods.maximumPeriodFrames,
+              periodInFrames % periods.fundamentalPeriodFrames == 0 else {
+            throw AudioError(.E_INVALIDARG, "a period of \(periodInFrames) frames is not a multiple of \(periods.fundamentalPeriodFrames) between \(periods.minimumPeriodFrames) and \(periods.maximumPeriodFrames)")
+        }
+        let duration = ReferenceTime.duration(frames: periodInFrames * 2, rate: Int(format.samplesPerSecond))
+        try initializeStream(shareMode: .shared, streamFlags: streamFlags, bufferDuration: duration, periodicity: 0,
+                             format: format, sessionGUID: sessionGUID,
+                             cyclesPerEvent: periodInFrames / periods.fundamentalPeriodFrames)
+    }
+
+    private func initializeStream(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
+                                  periodicity: ReferenceTime, format: WaveFormat, sessionGUID: String?,
+                                  cyclesPerEvent: Int) throws(AudioError) {
+        try state.withLock { state throws(AudioError) in
+            guard state.stream == nil else {
+                throw AudioError(.AUDCLNT_E_ALREADY_INITIALIZED, "this audio client is already initialized")
+            }
+            guard StreamFlags.known.isSuperset(of: streamFlags) else {
+                throw AudioError(.E_INVALIDARG, "unknown stream flags 0x\(String(streamFlags.subtracting(.known).rawValue, radix: 16))")
+            }
+            guard bufferDuration >= 0, periodicity >= 0 else {
+                throw AudioError(.E_INVALIDARG, "durations cannot be negative")
+            }
+            guard shareMode == .shared else {
+                throw AudioError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED, "exclusive mode is not available on this endpoint yet")
+            }
+            guard let endpoint = device.descriptor, device.state == .active else {
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
+            }
+            let isLoopback = streamFlags.contains(.loopback)
+            if isLoopback && endpoint.flow != .render {
+                throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
+            }
+            let sampleFormat = try validated(format)
+            let engineRate = engine.client.sampleRate
+            let streamRate = Int(format.samplesPerSecond)
+            let converts = streamFlags.contains(.autoConvertPCM)
+            if !converts && (streamRate != engineRate || Int(format.channels) != endpoint.channelCount) {
+                throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
+                                 "\(format) is not the engine's \(engineRate) Hz, \(endpoint.channelCount) ch; "
+                                 + "use \(endpoint.channelCount) ch at \(engineRate) Hz or AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM")
+            }
+            var quality = ResamplerQuality.forStreamFlags(autoConvertPCM: converts,
+                                                          defaultQuality: streamFlags.contains(.srcDefaultQuality))
+            if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
+            if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
+
+            let period = streamFrames(engineFrames: engine.client.bufferSize, rate: streamRate)
+            let minimum = 3 * period + 64
+            let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
+            guard requested <= streamRate * 20 else {
+                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(requested) frames is over the 20 s limit")
+            }
+            let session = sessionGUID ?? AudioClient.processSessionGUID
+            let request = StreamResources.Request(
+                endpoint: endpoint, direction: isLoopback || endpoint.flow == .capture ? .capture : .render,
+                isLoopback: isLoopback, format: format, sampleFormat: sampleFormat,
+                bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
+                sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
+            state.stream = try StreamResources(engine: engine, request: request)
+            state.shareMode = shareMode
+            state.sessionGUID = session
+            state.cyclesPerEvent = cyclesPerEvent
+        }
+    }
+
+    /// The GUID of the session streams join when Initialize is given none.
+    static let processSessionGUID: String = {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return "{" + parts.joined(separator: "-").uppercased() + "}"
+    }()
+
+    // MARK: Queries
+
+    /// `GetBufferSize`: the buffer in frames of the stream's format.
+    public func getBufferSize() throws(AudioError) -> Int {
+        try withStream { stream, _ in stream.bufferFrames }
+    }
+
+    /// `GetStreamLatency`: one engine period plus the resampler's latency, in 100-ns units.
+    public func getStreamLatency() throws(AudioError) -> ReferenceTime {
+        try withStream { stream, _ in
+            let rate = engine.client.sampleRate
+            let frames = Double(engine.client.bufferSize) + stream.resamplerLatencyFrames
+            return ReferenceTime.duration(frames: Int(frames.rounded(.up)), rate: rate)
+        }
+    }
+
+    /// `GetCurrentPadding`: frames queued in the buffer (render: not yet
+    /// played; capture: captured, not yet read).
+    public func getCurrentPadding() throws(AudioError) -> Int {
+        try withStream { stream, _ in stream.ring.pointer.pointee.fillLevel() }
+    }
+
+    /// `GetDevicePeriod`: default and minimum period, both one JACK period (100-ns units).
+    public func getDevicePeriod() throws(AudioError) -> (defaultPeriod: ReferenceTime, minimumPeriod: ReferenceTime) {
+        guard device.state == .active else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
+        }
+        let period = ReferenceTime.duration(frames: engine.client.bufferSize, rate: engine.client.sampleRate)
+        return (period, period)
+    }
+
+    // MARK: Control
+
+    /// `Start`.
+    /// - Throws: NOT_INITIALIZED, NOT_STOPPED (already running),
+    ///   EVENTHANDLE_NOT_SET (event-driven without an event), DEVICE_INVALIDATED.
+    public func start() throws(AudioError) {
+        try withStream { stream, state throws(AudioError) in
+            guard !state.running else { throw AudioError(.AUDCLNT_E_NOT_STOPPED, "the stream is already running") }
+            if stream.flags.contains(.eventCallback) && state.event == nil {
+                throw AudioError(.AUDCLNT_E_EVENTHANDLE_NOT_SET, "an event-driven stream needs setEventHandle before start")
+            }
+            let slot = stream.slot.pointer
+            slot.pointee.eventInterval.store(state.cyclesPerEvent, ordering: .relaxed)
+            slot.pointee.discontinuityPending.store(true, ordering: .relaxed)
+            slot.pointee.running.store(true, ordering: .releasing)
+            state.running = true
+        }
+    }
+
+    /// `Stop`. Returns S_FALSE when the stream was already stopped, S_OK otherwise.
+    @discardableResult
+    public func stop() throws(AudioError) -> HRESULT {
+        try state.withLock { state throws(AudioError) in
+            guard let stream = state.stream else {
+                throw AudioError(.AUDCLNT_E_NOT_INITIALIZED, "initialize the audio client first")
+            }
+            guard state.running else { return .S_FALSE }
+            stream.slot.pointer.pointee.running.store(false, ordering: .releasing)
+            state.running = false
+            return .S_OK
+        }
+    }
+
+    /// `Reset`: empties the buffer and sets the position back to 0.
+    /// Returns S_FALSE when there was nothing to reset.
+    /// - Throws: NOT_STOPPED while running, BUFFER_OPERATION_PENDING between
+    ///   GetBuffer and ReleaseBuffer.
+    @discardableResult
+    public func reset() throws(AudioError) -> HRESULT {
+        try withStream { stream, state throws(AudioError) in
+            guard !state.running else { throw AudioError(.AUDCLNT_E_NOT_STOPPED, "stop the stream before reset") }
+            guard state.pendingRender == nil && state.pendingCapture == nil else {
+                throw AudioError(.AUDCLNT_E_BUFFER_OPERATION_PENDING, "release the buffer before reset")
+            }
+            // The process thread may still be in a cycle that began before Stop.
+            engine.client.waitForCyclesInFlight()
+            let slot = stream.slot.pointer
+            let wasEmpty = stream.ring.pointer.pointee.fillLevel() == 0
+                && slot.pointee.streamPosition.load(ordering: .relaxed) == 0
+            stream.ring.pointer.pointee.reset()
+            slot.pointee.packets.pointee.reset()
+            slot.pointee.pipeline.pointee.reset()
+            slot.pointee.streamPosition.store(0, ordering: .relaxed)
+            slot.pointee.devicePosition.store(0, ordering: .relaxed)
+            slot.pointee.lastCycleFrames.store(0, ordering: .relaxed)
+            state.lastReportedPosition = 0
+            return wasEmpty ? .S_FALSE : .S_OK
+        }
+    }
+
+    /// `SetEventHandle`: the event raised once per period while running.
+    /// - Throws: EVENTHANDLE_NOT_EXPECTED unless initialised with AUDCLNT_STREAMFLAGS_EVENTCALLBACK.
+    public func setEventHandle(_ event: RealtimeEvent) throws(AudioError) {
+        try withStream { stream, state throws(AudioError) in
+            guard stream.flags.contains(.eventCallback) else {
+                throw AudioError(.AUDCLNT_E_EVENTHANDLE_NOT_EXPECTED, "the stream was not initialized with AUDCLNT_STREAMFLAGS_EVENTCALLBACK")
+            }
+            state.event = event
+            stream.slot.pointer.pointee.eventDescriptor.store(event.fileDescriptor, ordering: .releasing)
+        }
+    }
+
+    // MARK: Services
+
+    /// `GetService(IAudioRenderClient)`.
+    /// - Throws: WRONG_ENDPOINT_TYPE on a capture stream.
+    public func getRenderClient() throws(AudioError) -> AudioRenderClient {
+        try withStream { stream, _ throws(AudioError) in
+            guard stream.direction == .render else {
+                throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "a capture stream has no render client")
+            }
+            return AudioRenderClient(client: self)
+        }
+    }
+
+    /// `GetService(IAudioCaptureClient)`.
+    /// - Throws: WRONG_ENDPOINT_TYPE on a render stream.
+    public func getCaptureClient() throws(AudioError) -> AudioCaptureClient {
+        try withStream { stream, _ throws(AudioError) in
+            guard stream.direction == .capture else {
+                throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "a render stream has no capture client")
+            }
+            return AudioCaptureClient(client: self)
+        }
+    }
+
+    /// `GetService(IAudioClock)` (also IAudioClock2).
+    public func getClock() throws(AudioError) -> AudioClock {
+        try withStream { _, _ in AudioClock(client: self) }
+    }
+
+    /// `GetService(IAudioStreamVolume)`.
+    public func getStreamVolume() throws(AudioError) -> AudioStreamVolume {
+        try withStream { _, _ in AudioStreamVolume(client: self) }
+    }
+
+    /// `GetService(IAudioClockAdjustment)`.
+    /// - Throws: E_NOINTERFACE unless initialised with AUDCLNT_STREAMFLAGS_RATEADJUST.
+    public func getClockAdjustment() throws(AudioError) -> AudioClockAdjustment {
+        try withStream { stream, _ throws(AudioError) in
+            guard stream.flags.contains(.rateAdjust) else {
+                throw AudioError(.E_NOINTERFACE, "IAudioClockAdjustment needs AUDCLNT_STREAMFLAGS_RATEADJUST")
+            }
+            return AudioClockAdjustment(client: self)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Runs `body` under the lock with the initialised, valid stream.
+    /// - Throws: NOT_INITIALIZED before Initialize; DEVICE_INVALIDATED once the
+    ///   endpoint's ports vanished or the server went away.
+    func withStream<T>(_ body: (StreamResources, inout State) throws(AudioError) -> T) throws(AudioError) -> T {
+        try state.withLock { state throws(AudioError) -> T in
+            guard let stream = state.stream else {
+                throw AudioError(.AUDCLNT_E_NOT_INITIALIZED, "initialize the audio client first")
+            }
+            guard !engine.client.isShutDown, engine.endpoint(id: stream.endpoint.id)?.isPresent == true else {
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                                 "endpoint \(stream.endpoint.id) is gone (its JACK ports vanished or the server stopped)")
+            }
+            return try body(stream, &state)
+        }
+    }
+
+    /// Engine frames converted to frames at `rate`, rounded up.
+    func streamFrames(engineFrames: Int, rate: Int) -> Int {
+        let engineRate = max(engine.client.sampleRate, 1)
+        return (engineFrames * rate + engineRate - 1) / engineRate
+    }
+}
+
+/// The format's sample encoding, or the validation error as an AudioError.
+func validated(_ format: WaveFormat) throws(AudioError) -> SampleFormat {
+    do { return try format.validate() } catch { throw AudioError(error) }
+}
+
+extension MMDevice {
+    /// `Activate(IID_IAudioClient)`.
+    /// - Throws: DEVICE_INVALIDATED when the endpoint is not present.
+    public func activateAudioClient() throws(AudioError) -> AudioClient {
+        guard state == .active else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(id) is not present")
+        }
+        return AudioClient(device: self)
+    }
+}
