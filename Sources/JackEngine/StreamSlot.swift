@@ -38,7 +38,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     public let ring: UnsafeMutablePointer<FrameRing>
     /// The format conversion between ring and ports.
     public let pipeline: UnsafeMutablePointer<StreamPipeline>
-    /// Capture packets, in ring order (capture slots only; empty for render).
+    /// Capture packets, in ring order (capture slots created with a packet
+    /// capacity; otherwise unused and the ring is read directly).
     public let packets: UnsafeMutablePointer<CapturePacketQueue>
     private let ports: UnsafeMutablePointer<OpaquePointer>
     private let planes: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
@@ -65,11 +66,15 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Double; 0: none). The process thread applies it at the next cycle.
     public let requestedRatio = Atomic<UInt64>(0)
 
+    private let usesPackets: Bool
+
     /// Creates a slot over `ports` (one per endpoint channel), `ring` (frames
     /// of the pipeline's stream format) and `pipeline`, which the slot now owns.
-    /// Control path.
+    /// A capture slot with a `packetCapacity` describes each cycle's frames as
+    /// a ``CapturePacket``; when the queue is full the cycle is dropped as an
+    /// overrun. Control path.
     public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>,
-                pipeline: consuming StreamPipeline, packetCapacity: Int = 1024) {
+                pipeline: consuming StreamPipeline, packetCapacity: Int = 0) {
         precondition(!ports.isEmpty, "a stream slot needs at least one port")
         precondition(pipeline.configuration.portChannels == ports.count, "one port per endpoint channel")
         precondition(ring.pointee.bytesPerFrame == pipeline.bytesPerFrame, "ring frames must be stream frames")
@@ -79,7 +84,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         self.pipeline = .allocate(capacity: 1)
         self.pipeline.initialize(to: pipeline)
         self.packets = .allocate(capacity: 1)
-        self.packets.initialize(to: CapturePacketQueue(capacity: direction == .capture ? packetCapacity : 1))
+        self.usesPackets = direction == .capture && packetCapacity > 0
+        self.packets.initialize(to: CapturePacketQueue(capacity: max(packetCapacity, 1)))
         self.ports = .allocate(capacity: ports.count)
         self.ports.initialize(from: ports.map(\.handle), count: ports.count)
         self.planes = .allocate(capacity: ports.count)
@@ -135,7 +141,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     @_noLocks
     private func capture(frames: Int, nanoseconds: UInt64) {
         let position = streamPosition.load(ordering: .relaxed)
-        guard packets.pointee.hasSpace() else {
+        guard !usesPackets || packets.pointee.hasSpace() else {
             // No room to describe a packet: drop the cycle as an overrun.
             ring.pointee.noteOverrun(frames: frames)
             discontinuityPending.store(true, ordering: .relaxed)
@@ -144,7 +150,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         let sources = UnsafeRawPointer(planes).assumingMemoryBound(to: UnsafePointer<Float>.self)
         let result = pipeline.pointee.capture(from: sources, frames: frames, into: ring)
         streamPosition.add(UInt64(result.written + result.dropped), ordering: .releasing)
-        if result.written > 0 {
+        if result.written > 0 && usesPackets {
             let discontinuity = discontinuityPending.exchange(false, ordering: .relaxed)
             _ = packets.pointee.push(CapturePacket(
                 frames: result.written, devicePosition: position, qpcPosition: nanoseconds / 100,

@@ -104,7 +104,7 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Returns the region where the next `min(maxFrames, writableFrames)` frames go,
     /// as at most two contiguous segments. Fill it, then ``commitWrite(_:)``.
     /// Producer only.
-    @_noLocks
+    @_noLocks @inline(__always)
     public func acquireWrite(maxFrames: Int) -> RingRegion {
         let read = readIndex.load(ordering: .acquiring)
         let written = writeIndex.load(ordering: .relaxed)
@@ -123,7 +123,7 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
 
     /// Copies up to `frames` frames from `source` into the ring and returns how many fitted.
     /// Producer only.
-    @_noLocks
+    @_noLocks @inline(__always)
     public func write(from source: UnsafeRawPointer, frames: Int) -> Int {
         let region = acquireWrite(maxFrames: frames)
         trustedMemcpy(region.first.baseAddress!, source, region.firstFrames * bytesPerFrame)
@@ -155,7 +155,7 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Returns the region holding the next `min(maxFrames, readableFrames)` frames,
     /// as at most two contiguous segments. Read it, then ``commitRead(_:)``.
     /// Consumer only.
-    @_noLocks
+    @_noLocks @inline(__always)
     public func acquireRead(maxFrames: Int) -> RingRegion {
         let written = writeIndex.load(ordering: .acquiring)
         let read = readIndex.load(ordering: .relaxed)
@@ -173,7 +173,7 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
 
     /// Copies up to `frames` frames out of the ring into `destination` and returns
     /// how many there were. Consumer only.
-    @_noLocks
+    @_noLocks @inline(__always)
     public func read(into destination: UnsafeMutableRawPointer, frames: Int) -> Int {
         let region = acquireRead(maxFrames: frames)
         trustedMemcpy(destination, UnsafeRawPointer(region.first.baseAddress!),
@@ -204,9 +204,12 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
         overrunCounter.store(0, ordering: .relaxed)
     }
 
-    @_noLocks
+    @_noLocks @inline(__always)
     private func region(at index: UInt64, frames: Int) -> RingRegion {
-        let start = Int(index % UInt64(capacity))
+        // A mask instead of a divide when the capacity is a power of two.
+        let start = capacity & (capacity &- 1) == 0
+            ? Int(truncatingIfNeeded: index) & (capacity &- 1)
+            : Int(index % UInt64(capacity))
         let firstFrames = min(frames, capacity - start)
         let secondFrames = frames - firstFrames
         return RingRegion(

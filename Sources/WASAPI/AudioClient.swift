@@ -226,6 +226,12 @@ public final class AudioClient: @unchecked Sendable {
         return (period, period)
     }
 
+    /// The full JACK names of the stream's ports, one per endpoint channel,
+    /// for routing them in a patchbay (not a Windows call).
+    public func portNames() throws(AudioError) -> [String] {
+        try withStream { stream, _ in stream.ports.map(\.name) }
+    }
+
     // MARK: Control
 
     /// `Start`.
