@@ -166,7 +166,7 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
     /// - Returns: stream frames taken from the ring, and the engine frames
     ///   that had to be silence because the ring ran dry.
     @_noLocks
-    mutating func render(from ring: UnsafeMutablePointer<FrameRing>,
+    public mutating func render(from ring: UnsafeMutablePointer<FrameRing>,
                          into planes: UnsafePointer<UnsafeMutablePointer<Float>>,
                          frames: Int) -> (consumed: Int, shortfall: Int) {
         let channels = configuration.streamChannels
@@ -202,7 +202,7 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
     /// - Returns: stream frames written, and stream frames dropped because the
     ///   ring was full.
     @_noLocks
-    mutating func capture(from planes: UnsafePointer<UnsafePointer<Float>>, frames: Int,
+    public mutating func capture(from planes: UnsafePointer<UnsafePointer<Float>>, frames: Int,
                           into ring: UnsafeMutablePointer<FrameRing>) -> (written: Int, dropped: Int) {
         matrix.pointee.mixPlanarToInterleaved(planes, frames: frames, into: streamScratch)
         applyVolumes(streamScratch, frames: frames)
