@@ -32,11 +32,13 @@ let package = Package(
         .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CLinuxSystem"]),
         // The public WASAPI-shaped API.
         .target(name: "WASAPI", dependencies: ["JackEngine", "PCM", "Realtime"]),
+        // Tone measurements shared by the command-line tool and the tests.
+        .target(name: "SignalAnalysis"),
         // The command-line tool.
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI", "JackEngine", "Realtime",
+                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -45,6 +47,6 @@ let package = Package(
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime"]),
         .testTarget(name: "PCMTests", dependencies: ["PCM"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
-        .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "JackTestSupport"]),
+        .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport"]),
     ]
 )

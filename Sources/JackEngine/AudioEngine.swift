@@ -105,7 +105,7 @@ public final class AudioEngine: @unchecked Sendable {
 
     private static func clientName() -> String {
         let program = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "app"
-        return String("wasapi-\(program)".prefix(48))
+        return String((program.hasPrefix("wasapi") ? program : "wasapi-\(program)").prefix(48))
     }
 }
 

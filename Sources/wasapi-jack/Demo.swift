@@ -1,71 +1,149 @@
 import ArgumentParser
 import Foundation
-import JackEngine
+import PCM
 import Realtime
+import SignalAnalysis
+import WASAPI
 
 /// `wasapi-jack demo`: the first thing a new user runs.
 ///
-/// For now it plays a 1 kHz tone through a render stream slot into the
-/// graph's playback ports while a capture slot records the same ports' feed,
-/// and checks frequency, level and xruns. (The WASAPI-level demo replaces it
-/// once audio clients exist.)
+/// Lists the endpoints, plays a 44.1 kHz 16-bit 1 kHz tone through a
+/// shared-mode, event-driven stream into the (48 kHz float) JACK graph while a
+/// loopback capture of the same endpoint records it, then checks frequency,
+/// level, latency and xruns and prints PASS or FAIL.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Play a tone through the JACK graph, record it back and check it.")
+        abstract: "Play a tone through a shared-mode stream, record it by loopback, check it.")
 
     @OptionGroup var serverOptions: ServerOptions
 
     @Option(help: "Seconds of tone.")
-    var seconds: Double = 1
+    var seconds: Double = 2
 
     func run() throws {
-        let connection = try ServerConnection.open(clientName: "wasapi-jack-demo", options: serverOptions)
-        let client = connection.client
-        defer { client.close() }
-        let rate = client.sampleRate
-        print("server: \(connection.startedServer?.name ?? serverOptions.server ?? "default"), "
-              + "\(rate) Hz, period \(client.bufferSize) frames")
-        print("playback ports: " + client.portNames(flags: [.isPhysical, .isInput]).joined(separator: ", "))
-        print("capture ports:  " + client.portNames(flags: [.isPhysical, .isOutput]).joined(separator: ", "))
-
-        let output = try client.registerPort("tone", direction: .output)
-        let input = try client.registerPort("loopback", direction: .input)
-        let frames = Int(seconds * Double(rate))
-        let renderRing = RealtimeBox(FrameRing(capacity: frames, bytesPerFrame: 4))
-        let captureRing = RealtimeBox(FrameRing(capacity: frames + rate, bytesPerFrame: 4))
-        var tone = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * 1000 * Double($0) / Double(rate))) }
-        _ = tone.withUnsafeMutableBytes { renderRing.pointer.pointee.write(from: $0.baseAddress!, frames: frames) }
-        let render = RealtimeBox(StreamSlot(direction: .render, ports: [output], ring: renderRing.pointer))
-        let capture = RealtimeBox(StreamSlot(direction: .capture, ports: [input], ring: captureRing.pointer))
-        let renderIndex = try client.install(render)
-        let captureIndex = try client.install(capture)
-        try client.activate()
-        for playback in client.portNames(flags: [.isPhysical, .isInput]) {
-            try client.connect(output.name, to: playback)
+        let session = try ServerSession.open(options: serverOptions)
+        let enumerator = session.enumerator
+        let engine = enumerator.engine.client
+        print("JACK server '\(engine.resolvedServerName)': \(engine.sampleRate) Hz, period \(engine.bufferSize) frames")
+        for device in try enumerator.enumAudioEndpoints(.all, stateMask: .active) {
+            let name = device.descriptor?.friendlyName ?? device.id
+            print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.descriptor?.channelCount ?? 0) ch  \(device.id)")
         }
-        try client.connect(output.name, to: input.name)
-        let xrunsBefore = client.xrunCount
-        capture.pointer.pointee.running.store(true, ordering: .releasing)
-        render.pointer.pointee.running.store(true, ordering: .releasing)
-        while renderRing.pointer.pointee.readableFrames() > 0 && !client.isShutDown { usleep(10_000) }
-        usleep(UInt32(200_000))
-        client.uninstall(renderIndex)
-        client.uninstall(captureIndex)
+        let device = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia)
+        let result = try DemoRun(device: device, seconds: seconds).run()
+        print(result.report)
+        print(result.passed ? "PASS" : "FAIL")
+        if !result.passed { throw ExitCode.failure }
+    }
+}
 
-        var recorded = [Float](repeating: 0, count: captureRing.pointer.pointee.readableFrames())
-        let got = recorded.withUnsafeMutableBytes {
-            captureRing.pointer.pointee.read(into: $0.baseAddress!, frames: $0.count / 4)
+/// One demo run on a render endpoint.
+struct DemoRun {
+    let device: MMDevice
+    let seconds: Double
+    static let toneFrequency = 1000.0
+    static let toneAmplitude = 0.5
+
+    struct Result {
+        var report: String
+        var passed: Bool
+    }
+
+    func run() throws -> Result {
+        let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
+        let client = try device.activateAudioClient()
+        try client.initialize(shareMode: .shared, streamFlags: [.eventCallback, .autoConvertPCM, .srcDefaultQuality],
+                              bufferDuration: 200_000, format: format)
+        let event = try RealtimeEvent()
+        try client.setEventHandle(event)
+        let render = try client.getRenderClient()
+        let bufferFrames = try client.getBufferSize()
+
+        let loopback = try device.activateAudioClient()
+        let mix = try loopback.getMixFormat()
+        try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 10_000_000, format: mix)
+        let capture = try loopback.getCaptureClient()
+        try loopback.start()
+        print("playing a 1 kHz tone, \(format), through \(try client.portNames().joined(separator: ", "))")
+
+        let totalFrames = Int(seconds * 44_100)
+        let tone = ToneWriter(frequency: Self.toneFrequency, amplitude: Self.toneAmplitude, rate: 44_100, total: totalFrames)
+        let xrunsBefore = device.engine.client.xrunCount
+        try tone.write(render, frames: bufferFrames)
+        var recorded: [Float] = []
+        var soundQPC: UInt64?
+        let startQPC = trustedMonotonicNanoseconds() / 100
+        try client.start()
+        let feeder = Thread {
+            while !tone.isDone, event.wait(timeoutMilliseconds: 2000) == .signaled,
+                  let padding = try? client.getCurrentPadding(), (try? tone.write(render, frames: bufferFrames - padding)) != nil {}
         }
-        let signal = recorded.prefix(got).drop { $0 == 0 }.prefix(frames)
-        let crossings = zip(signal, signal.dropFirst()).filter { $0 < 0 && $1 >= 0 }.count
-        let frequency = Double(crossings) * Double(rate) / Double(max(signal.count, 1))
-        let rms = (signal.reduce(0) { $0 + Double($1 * $1) } / Double(max(signal.count, 1))).squareRoot()
-        let level = 20 * log10(max(rms, 1e-12))
-        let xruns = client.xrunCount - xrunsBefore
-        print(String(format: "recorded %d frames: frequency %.1f Hz (want 1000), level %.2f dBFS (want -9.03), xruns %d",
-                     signal.count, frequency, level, xruns))
-        let passed = signal.count == frames && abs(frequency - 1000) < 5 && abs(level + 9.03) < 0.1
-        print(passed ? "PASS" : "FAIL")
-        if !passed { throw ExitCode.failure }
+        feeder.start()
+        let channels = Int(mix.channels)
+        let wanted = Int(seconds * Double(mix.samplesPerSecond)) + Int(mix.samplesPerSecond) / 5
+        let deadline = Date().addingTimeInterval(seconds + 10)
+        while recorded.count / channels < wanted && Date() < deadline {
+            usleep(10_000)
+            while let packet = try capture.getBuffer() {
+                let samples = packet.data.bindMemory(to: Float.self)
+                if soundQPC == nil, let first = samples.firstIndex(where: { $0 != 0 }) {
+                    soundQPC = packet.qpcPosition + UInt64(Double(first / channels) / Double(mix.samplesPerSecond) * 1e7)
+                }
+                recorded += samples
+                try capture.releaseBuffer(frames: packet.frames)
+            }
+        }
+        try client.stop()
+        try loopback.stop()
+        let xruns = device.engine.client.xrunCount - xrunsBefore
+
+        let left = stride(from: 0, to: recorded.count, by: channels).map { recorded[$0] }
+        let rate = Double(mix.samplesPerSecond)
+        let steady = SignalAnalysis.steadyPart(left, skip: Int(rate / 10), count: Int((seconds - 0.3) * rate))
+        let frequency = SignalAnalysis.frequency(steady, rate: rate)
+        let level = 20 * log10(max(SignalAnalysis.sineAmplitude(steady), 1e-9))
+        let expectedLevel = 20 * log10(Self.toneAmplitude)
+        let latency = try client.getStreamLatency()
+        let latencyMilliseconds = soundQPC.map { Double(Int64($0) - Int64(startQPC)) / 10_000 } ?? .infinity
+        let frequencyOK = abs(frequency - Self.toneFrequency) < 1
+        let levelOK = abs(level - expectedLevel) < 0.2
+        // Start takes effect at the next JACK cycle: within a period plus the stream's latency.
+        let periodMilliseconds = Double(device.engine.client.bufferSize) / rate * 1000
+        let latencyOK = latencyMilliseconds <= periodMilliseconds + Double(latency) / 10_000 + 1
+        let report = String(format: """
+            frequency  %.2f Hz (want 1000 ± 1)          %@
+            level      %.2f dBFS peak (want %.2f ± 0.2)   %@
+            latency    %.2f ms from Start to the first sample in the graph (stream latency %.2f ms)   %@
+            xruns      %d (reported by JACK during the run)
+            """, frequency, frequencyOK ? "ok" : "WRONG", level, expectedLevel, levelOK ? "ok" : "WRONG",
+            latencyMilliseconds, Double(latency) / 10_000, latencyOK ? "ok" : "WRONG", Int(xruns))
+        return Result(report: report, passed: frequencyOK && levelOK && latencyOK && steady.count > Int(rate))
+    }
+}
+
+/// Writes a 16-bit stereo sine through IAudioRenderClient, `total` frames in all.
+final class ToneWriter: @unchecked Sendable {
+    let frequency: Double, amplitude: Double, rate: Double, total: Int
+    private var frame = 0
+    var isDone: Bool { frame >= total }
+
+    init(frequency: Double, amplitude: Double, rate: Double, total: Int) {
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.rate = rate
+        self.total = total
+    }
+
+    func write(_ render: AudioRenderClient, frames: Int) throws {
+        let count = min(frames, total - frame)
+        guard count > 0 else { return }
+        let buffer = try render.getBuffer(frames: count).bindMemory(to: Int16.self)
+        for index in 0..<count {
+            let value = Int16((amplitude * sin(2 * .pi * frequency * Double(frame) / rate) * 32767).rounded())
+            buffer[2 * index] = value
+            buffer[2 * index + 1] = value
+            frame += 1
+        }
+        try render.releaseBuffer(frames: count)
     }
 }

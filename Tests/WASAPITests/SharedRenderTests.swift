@@ -2,6 +2,7 @@ import Foundation
 import JackEngine
 import JackTestSupport
 import PCM
+import SignalAnalysis
 import Realtime
 import Testing
 import WASAPI
