@@ -42,5 +42,15 @@ let package = Package(
             ],
             path: "Benchmarks/EndpointBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "StreamCycleBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "PCM", package: "wasapi-jack"),
+                .product(name: "Realtime", package: "wasapi-jack"),
+            ],
+            path: "Benchmarks/StreamCycleBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

@@ -59,6 +59,13 @@ final class PortProbe: @unchecked Sendable {
         return stride(from: index, to: all.count, by: channels).map { all[$0] }
     }
 
+    /// Frames recorded since the first non-silent sample (0 before it).
+    func framesSinceSound() -> Int {
+        let left = channel(0)
+        guard let first = left.firstIndex(where: { abs($0) > 1e-4 }) else { return 0 }
+        return left.count - first
+    }
+
     var overrunFrames: UInt64 { ring.pointer.pointee.overrunFrames() }
 }
 
