@@ -106,13 +106,21 @@ public enum EndpointDiscovery {
     }
 
     /// Compares names with embedded numbers by value: "out_2" < "out_10".
-    /// Works on UTF-8 bytes (ASCII digits), so it costs a few nanoseconds per
-    /// character rather than a grapheme walk.
+    /// Works on the strings' UTF-8 bytes in place (ASCII digits), with no
+    /// allocation: a rescan sorts every endpoint's ports with it.
     static func naturalLess(_ lhs: String, _ rhs: String) -> Bool {
-        let left = Array(lhs.utf8), right = Array(rhs.utf8)
+        var left = lhs, right = rhs
+        left.makeContiguousUTF8()
+        right.makeContiguousUTF8()
+        return left.utf8.withContiguousStorageIfAvailable { l in
+            right.utf8.withContiguousStorageIfAvailable { r in naturalLess(l, r) }
+        }!!
+    }
+
+    private static func naturalLess(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
         /// The end of the digit run starting at `start`, and where its significant digits begin.
-        func digitRun(_ bytes: [UInt8], from start: Int) -> (end: Int, significant: Int) {
+        func digitRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> (end: Int, significant: Int) {
             var end = start
             while end < bytes.count && isDigit(bytes[end]) { end += 1 }
             var significant = start
@@ -125,7 +133,7 @@ public enum EndpointDiscovery {
                 let l = digitRun(left, from: i), r = digitRun(right, from: j)
                 let leftValue = left[l.significant..<l.end], rightValue = right[r.significant..<r.end]
                 if leftValue.count != rightValue.count { return leftValue.count < rightValue.count }
-                if leftValue != rightValue { return leftValue.lexicographicallyPrecedes(rightValue) }
+                if !leftValue.elementsEqual(rightValue) { return leftValue.lexicographicallyPrecedes(rightValue) }
                 i = l.end
                 j = r.end
             } else {
