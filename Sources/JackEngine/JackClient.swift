@@ -118,8 +118,11 @@ public final class JackClient: @unchecked Sendable {
         return port
     }
 
-    /// Unregisters one of this client's ports.
+    /// Unregisters one of this client's ports. After the server went away
+    /// there is nothing to unregister, and libjack's state may already be
+    /// torn down: nothing is called then.
     public func unregister(_ port: JackPort) {
+        guard !isShutDown else { return }
         _ = withHandle { jack_port_unregister($0, port.handle) }
     }
 
@@ -178,8 +181,13 @@ public final class JackClient: @unchecked Sendable {
             return state.handle
         }
         guard let handle = closing?.raw else { return }
-        jack_deactivate(handle)
-        jack_client_close(handle)
+        // Once the server dropped the client, libjack may have torn down its
+        // process-wide state (a later failed jack_client_open does): closing
+        // the dead handle would touch freed memory, so it is left alone.
+        if !isShutDown {
+            jack_deactivate(handle)
+            jack_client_close(handle)
+        }
         ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
         state.withLock { $0.installed.removeAll() }

@@ -167,6 +167,9 @@ public final class AudioClient: @unchecked Sendable {
             if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
             if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
 
+            guard bufferDuration <= 20 * ReferenceTime.unitsPerSecond else {
+                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(bufferDuration / 10_000) ms is over the 20 s limit")
+            }
             let period = streamFrames(engineFrames: engine.client.bufferSize, rate: streamRate)
             let minimum = 3 * period + 64
             let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
@@ -359,7 +362,11 @@ public final class AudioClient: @unchecked Sendable {
             guard let stream = state.stream else {
                 throw AudioError(.AUDCLNT_E_NOT_INITIALIZED, "initialize the audio client first")
             }
-            guard !engine.client.isShutDown, engine.endpoint(id: stream.endpoint.id)?.isPresent == true else {
+            // Once invalidated, a stream stays invalidated, as on Windows, even
+            // if the endpoint's ports come back (its connections are gone).
+            guard !stream.isInvalidated, !engine.client.isShutDown,
+                  engine.endpoint(id: stream.endpoint.id)?.isPresent == true else {
+                stream.invalidate()
                 throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
                                  "endpoint \(stream.endpoint.id) is gone (its JACK ports vanished or the server stopped)")
             }

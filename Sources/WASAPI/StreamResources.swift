@@ -28,6 +28,7 @@ final class StreamResources: @unchecked Sendable {
     /// The resampler's latency in engine frames, read before the process thread owned it.
     let resamplerLatencyFrames: Double
     private var listener: AudioEngine.ListenerToken?
+    private let invalidated = Atomic<Bool>(false)
 
     private static let streamCounter = Atomic<Int>(0)
 
@@ -104,9 +105,16 @@ final class StreamResources: @unchecked Sendable {
             throw AudioError(error)
         }
         if request.autoConnect { connectToEndpoint() }
-        if request.isLoopback {
-            listener = engine.addListener { [weak self] event in
-                if event == .connectionsChanged { self?.mirrorEndpointSources() }
+        let endpointID = endpoint.id
+        let isLoopback = request.isLoopback
+        listener = engine.addListener { [weak self] event in
+            switch event {
+            case .connectionsChanged where isLoopback:
+                self?.mirrorEndpointSources()
+            case .endpointPresenceChanged(endpointID, false), .serverShutDown:
+                self?.invalidate()
+            default:
+                break
             }
         }
     }
@@ -146,6 +154,15 @@ final class StreamResources: @unchecked Sendable {
             for source in wanted.subtracting(current) { try? client.connect(source, to: port.name) }
             for source in current.subtracting(wanted) { try? client.disconnect(source, from: port.name) }
         }
+    }
+
+    /// Whether the endpoint went away since Initialize (AUDCLNT_E_DEVICE_INVALIDATED from now on).
+    var isInvalidated: Bool { invalidated.load(ordering: .acquiring) }
+
+    /// Marks the stream invalidated for good and stops its slot. Any thread.
+    func invalidate() {
+        invalidated.store(true, ordering: .releasing)
+        slot.pointer.pointee.running.store(false, ordering: .releasing)
     }
 
     /// The extra latency JACK reports between our ports and the hardware

@@ -682,6 +682,11 @@ struct AudioClientErrorTests {
             try writeSilence(try fresh.getRenderClient(), frames: 64)
             try fresh.start()
             try fresh.stop()
+
+            // As on Windows, an invalidated client stays invalidated when the
+            // endpoint returns (its ports lost their connections).
+            expectError(code) { try client.getBufferSize() }
+            expectError(code) { try render.getBuffer(frames: 1) }
         }
     }
 
@@ -721,6 +726,39 @@ struct AudioClientErrorTests {
             let systemPacket = try await nextPacket(systemCapture)
             try systemCapture.releaseBuffer(frames: systemPacket.frames)
             try system.stop()
+        }
+    }
+
+    @Test("AUDCLNT_E_DEVICE_INVALIDATED: every stream call once the JACK server stopped; SERVICE_NOT_RUNNING for a new enumerator (in a child process)")
+    func deviceInvalidatedByServerStop() async {
+        // The child exits before releasing anything (see the next test).
+        await #expect(processExitsWith: .success, "the child records each wrong answer as an issue") {
+            try await serverStopScenario(releasingObjects: false)
+        }
+    }
+
+    @Test("releasing the stream and the enumerator after the JACK server stopped does not crash (in a child process)")
+    func releaseAfterServerStop() async {
+        await #expect(processExitsWith: .success) {
+            try await serverStopScenario(releasingObjects: true)
+        }
+    }
+
+    @Test("AUDCLNT_E_BUFFER_SIZE_ERROR, not a crash, for a duration whose frame count overflows (in a child process)")
+    func bufferDurationOverflow() async {
+        await #expect(processExitsWith: .success) {
+            try await withJackServer { server in
+                let enumerator = try MMDeviceEnumerator(serverName: server.name)
+                let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
+                let mix = try client.getMixFormat()
+                do {
+                    // About 3 years: duration x 48 000 exceeds Int64.
+                    try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000_000_000_000, format: mix)
+                    exitChild(["Initialize accepted a 3-year buffer"])
+                } catch {
+                    exitChild((error as? AudioError)?.code == .AUDCLNT_E_BUFFER_SIZE_ERROR ? [] : ["Initialize: \(error)"])
+                }
+            }
         }
     }
 
@@ -783,4 +821,70 @@ private func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throw
     while !condition() && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(5))
     }
+}
+
+/// Exit-test body: a running render stream whose JACK server stops, and an
+/// application that reacts as on Windows. Checks that every stream call
+/// answers DEVICE_INVALIDATED and that a new enumerator (the application
+/// trying to start over) answers SERVICE_NOT_RUNNING. Then, with
+/// `releasingObjects`, releases the stream and the enumerator, as the
+/// application would. Exits 0 when everything answered as expected, 3
+/// otherwise (recording each wrong answer as an issue).
+private func serverStopScenario(releasingObjects: Bool) async throws {
+    /// Holds the objects so that their release happens exactly where the scenario says.
+    final class Objects: @unchecked Sendable {
+        var enumerator: MMDeviceEnumerator?
+        var client: AudioClient?
+        var render: AudioRenderClient?
+    }
+    var failures: [String] = []
+    func check(_ code: HRESULT, _ call: String, _ body: () throws -> Void) {
+        do {
+            try body()
+            failures.append("\(call) succeeded, expected \(code)")
+        } catch let error as AudioError {
+            if error.code != code { failures.append("\(call): \(error), expected \(code)") }
+        } catch {
+            failures.append("\(call): \(error)")
+        }
+    }
+    try await withJackServer { server in
+        // Only `objects` holds the stream and the enumerator: no local keeps them alive.
+        let objects = Objects()
+        objects.enumerator = try MMDeviceEnumerator(serverName: server.name)
+        objects.client = try initializedClient(try objects.enumerator!.getDefaultAudioEndpoint(.render, role: .console))
+        objects.render = try objects.client!.getRenderClient()
+        try writeSilence(objects.render!, frames: 256)
+        try objects.client!.start()
+
+        server.stop()
+        try await waitUntil { objects.enumerator!.engine.client.isShutDown }
+        if !objects.enumerator!.engine.client.isShutDown { failures.append("the engine did not notice the server stopping") }
+        let code = HRESULT.AUDCLNT_E_DEVICE_INVALIDATED
+        check(code, "GetBufferSize") { _ = try objects.client!.getBufferSize() }
+        check(code, "GetCurrentPadding") { _ = try objects.client!.getCurrentPadding() }
+        check(code, "GetMixFormat") { _ = try objects.client!.getMixFormat() }
+        check(code, "Start") { try objects.client!.start() }
+        check(code, "GetBuffer") { _ = try objects.render!.getBuffer(frames: 1) }
+        check(code, "GetService(IAudioClock)") { _ = try objects.client!.getClock() }
+        check(code, "Activate") { _ = try objects.client!.device.activateAudioClient() }
+        check(.AUDCLNT_E_SERVICE_NOT_RUNNING, "a new MMDeviceEnumerator") { _ = try MMDeviceEnumerator(serverName: server.name) }
+        if releasingObjects {
+            _ = try? objects.client?.stop()
+            objects.render = nil
+            objects.client = nil
+            objects.enumerator = nil
+            // The answers are checked by deviceInvalidatedByServerStop; here only the release matters.
+            exitChild([])
+        }
+        // Exit before anything is released: releasing is the known crash (see releaseAfterServerStop).
+        withExtendedLifetime(objects) { exitChild(failures) }
+    }
+}
+
+/// Ends an exit test's child: status 0 without failures, 3 with them (each recorded as an issue).
+private func exitChild(_ failures: [String]) -> Never {
+    // Issues recorded in the child are reported by the parent test.
+    for failure in failures { Issue.record("wrong answer: \(failure)") }
+    exit(failures.isEmpty ? 0 : 3)
 }
