@@ -42,6 +42,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Examples that follow Microsoft's WASAPI samples (built by CI).
+        .executableTarget(name: "SharedEventRender", dependencies: ["WASAPI", "PCM", "Realtime"], path: "examples/SharedEventRender"),
+        .executableTarget(name: "SharedTimerCapture", dependencies: ["WASAPI", "PCM"], path: "examples/SharedTimerCapture"),
+        .executableTarget(name: "LoopbackCapture", dependencies: ["WASAPI", "PCM"], path: "examples/LoopbackCapture"),
+
         // Test support: a private jackd per test process.
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime"]),
