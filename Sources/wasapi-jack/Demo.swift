@@ -53,7 +53,7 @@ struct DemoRun {
         let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
         let client = try device.activateAudioClient()
         try client.initialize(shareMode: .shared, streamFlags: [.eventCallback, .autoConvertPCM, .srcDefaultQuality],
-                              bufferDuration: 200_000, format: format)
+                              bufferDuration: 500_000, format: format)
         let event = try RealtimeEvent()
         try client.setEventHandle(event)
         let render = try client.getRenderClient()

@@ -23,7 +23,7 @@ struct SharedCaptureTests {
             let bufferFrames = try client.getBufferSize()
             #expect(bufferFrames == 2400, "50 ms at 48 kHz")
             let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 5_000_000, format: mix)
+            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 20_000_000, format: mix)
             let recording = LoopbackRecording(try loopback.getCaptureClient())
             try loopback.start()
 
@@ -52,7 +52,7 @@ struct SharedCaptureTests {
             let device = try enumerator.getDefaultAudioEndpoint(.capture, role: .console)
             let client = try device.activateAudioClient()
             let format = WaveFormat(.int16, sampleRate: 48_000, channels: 2, extensible: false)
-            try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 1_000_000, format: format)
+            try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 10_000_000, format: format)
             let event = try RealtimeEvent()
             try client.setEventHandle(event)
             let capture = try client.getCaptureClient()

@@ -21,19 +21,19 @@ struct SharedRenderTests {
             let client = try device.activateAudioClient()
             let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
             try client.initialize(shareMode: .shared, streamFlags: [.eventCallback, .autoConvertPCM, .srcDefaultQuality],
-                                  bufferDuration: 200_000, format: format)
+                                  bufferDuration: 1_000_000, format: format)
             let event = try RealtimeEvent()
             try client.setEventHandle(event)
             let render = try client.getRenderClient()
             let clock = try client.getClock()
             let bufferFrames = try client.getBufferSize()
-            #expect(bufferFrames >= 882, "20 ms at 44.1 kHz")
+            #expect(bufferFrames == 4410, "100 ms at 44.1 kHz")
 
             let probe = try PortProbe(serverName: server.name)
             try probe.connect(from: try client.portNames())
 
             let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 1_000_000,
+            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 20_000_000,
                                     format: try loopback.getMixFormat())
             let loopbackCapture = try loopback.getCaptureClient()
             try loopback.start()
@@ -120,7 +120,7 @@ struct SharedRenderTests {
             let bufferFrames = try client.getBufferSize()
 
             let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 5_000_000, format: mix)
+            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
             let capture = try loopback.getCaptureClient()
             let recording = LoopbackRecording(capture)
             try loopback.start()

@@ -27,7 +27,7 @@ struct StreamControlTests {
             #expect(try volume.getChannelVolume(1) == 0.25)
 
             let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 5_000_000,
+            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 20_000_000,
                                     format: try loopback.getMixFormat())
             let recording = LoopbackRecording(try loopback.getCaptureClient())
             try loopback.start()
@@ -56,7 +56,7 @@ struct StreamControlTests {
             let client = try device.activateAudioClient()
             #expect(throws: AudioError.self) { try client.getClockAdjustment() }
             let mix = try client.getMixFormat()
-            try client.initialize(shareMode: .shared, streamFlags: [.rateAdjust], bufferDuration: 10_000_000, format: mix)
+            try client.initialize(shareMode: .shared, streamFlags: [.rateAdjust], bufferDuration: 40_000_000, format: mix)
             let adjustment = try client.getClockAdjustment()
             try adjustment.setSampleRate(47_000)
             #expect(throws: AudioError.self) { try adjustment.setSampleRate(0) }
@@ -68,13 +68,14 @@ struct StreamControlTests {
             try client.start()
             try await Task.sleep(for: .milliseconds(100))
             let paddingBefore = try client.getCurrentPadding(), deviceBefore = engine.cycleClock
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(1500))
             let paddingAfter = try client.getCurrentPadding(), deviceAfter = engine.cycleClock
             try client.stop()
             let consumed = Double(paddingBefore - paddingAfter)
             let deviceSeconds = Double(deviceAfter.frameTime &- deviceBefore.frameTime) / 48_000
             let rate = consumed / deviceSeconds
-            // Within two periods of the 47 kHz target over half a second.
+            // Padding and the device clock each move in whole periods: allow
+            // four periods of error over the 1.5 s measured.
             #expect(abs(rate - 47_000) < 300, "consumed at \(rate) frames/s")
         }
     }
