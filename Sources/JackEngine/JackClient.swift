@@ -238,6 +238,15 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
+    /// Asks the server for a new period (`jack_set_buffer_size`); every
+    /// client on the server follows. Control path.
+    /// - Throws: ``JackError/clientClosed`` when the client is gone;
+    ///   `false` when the server refused the size.
+    @discardableResult
+    public func setBufferSize(_ frames: Int) throws(JackError) -> Bool {
+        try withOpenHandle { jack_set_buffer_size($0, jack_nframes_t(frames)) == 0 }
+    }
+
     /// The latency range JACK reports for `port` in `mode` (frames; zero
     /// until the port is connected). Control path.
     public func latencyRange(of port: JackPort, playback: Bool) -> ClosedRange<Int> {

@@ -78,3 +78,60 @@ struct SharedCaptureTests {
         }
     }
 }
+
+/// A server period change while a stream plays.
+@Suite("Period changes while streams run")
+struct PeriodChangeTests {
+    /// The server's period goes from 64 to 256 frames and back in the middle
+    /// of a counter signal: nothing lost or repeated, GetDevicePeriod follows.
+    @Test("a buffer-size change during playback loses no frame and GetDevicePeriod follows it")
+    func periodChange() async throws {
+        try await withJackServer { server in
+            let enumerator = try MMDeviceEnumerator(serverName: server.name)
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+            let client = try device.activateAudioClient()
+            let mix = try client.getMixFormat()
+            try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 1_000_000, format: mix)
+            let event = try RealtimeEvent()
+            try client.setEventHandle(event)
+            let render = try client.getRenderClient()
+            let bufferFrames = try client.getBufferSize()
+            let loopback = try device.activateAudioClient()
+            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
+            let recording = LoopbackRecording(try loopback.getCaptureClient())
+            try loopback.start()
+            #expect(try client.getDevicePeriod().defaultPeriod == 13_334, "64 frames at 48 kHz")
+
+            let total = 144_000
+            let counter = CounterSource(total: total)
+            try client.start()
+            let feeder = StreamThread {
+                guard event.wait(timeoutMilliseconds: 2000) == .signaled,
+                      let padding = try? client.getCurrentPadding() else { return false }
+                return (try? counter.fill(render, frames: bufferFrames - padding)) ?? false
+            }
+            let engine = enumerator.engine.client
+            let deadline = ContinuousClock.now + .seconds(60)
+            var changedUp = false, changedBack = false
+            while try recording.drain() < total + 9600 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                let frames = recording.samples.count / 2
+                if !changedUp && frames > 48_000 {
+                    #expect(try engine.setBufferSize(256))
+                    changedUp = true
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(try client.getDevicePeriod().defaultPeriod == 53_334, "256 frames at 48 kHz")
+                } else if changedUp && !changedBack && frames > 96_000 {
+                    #expect(try engine.setBufferSize(64))
+                    changedBack = true
+                }
+            }
+            feeder.stop()
+            try client.stop()
+            #expect(changedUp && changedBack)
+            let values = recording.channel(0).filter { $0 != 0 }
+            #expect(values.count == total)
+            #expect(values == (1...total).map(Float.init), "frames lost, repeated or reordered across the period changes")
+        }
+    }
+}
