@@ -36,6 +36,8 @@ public final class JackClient: @unchecked Sendable {
     public let graphChanges: GraphChangeQueue
     private let state = Mutex(State())
     private let graph = RealtimeBox(ProcessGraph())
+    /// The stream ports' latencies, for JACK's latency callback (kept alive with the client).
+    private let latencies = PortLatencies()
 
     /// The `jack_client_t *`, Sendable so that it may cross the state lock.
     private struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
@@ -84,6 +86,7 @@ public final class JackClient: @unchecked Sendable {
         jack_set_process_callback(handle, graphProcessCallback, argument)
         jack_on_info_shutdown(handle, graphShutdownCallback, argument)
         jack_set_xrun_callback(handle, graphXrunCallback, argument)
+        jack_set_latency_callback(handle, portLatencyCallback, Unmanaged.passUnretained(latencies).toOpaque())
         graph.pointer.pointee.shutdownNotifyDescriptor.store(queue.event.fileDescriptor, ordering: .releasing)
         GraphChangeCallbacks.install(on: handle, queue: queue)
     }
@@ -118,10 +121,20 @@ public final class JackClient: @unchecked Sendable {
         return port
     }
 
+    /// Reports the latency `port` adds (engine frames) through JACK's latency
+    /// callback, and asks the server to recompute the graph's latencies.
+    /// Render stream outputs report it as capture latency, capture stream
+    /// inputs as playback latency. Control path.
+    public func reportLatency(of port: JackPort, isOutput: Bool, frames: ClosedRange<Int>) {
+        latencies.set(port, isOutput: isOutput, frames: frames)
+        _ = withHandle { jack_recompute_total_latencies($0) }
+    }
+
     /// Unregisters one of this client's ports. After the server went away
     /// there is nothing to unregister, and libjack's state may already be
     /// torn down: nothing is called then.
     public func unregister(_ port: JackPort) {
+        latencies.remove(port)
         guard !isShutDown else { return }
         _ = withHandle { jack_port_unregister($0, port.handle) }
     }

@@ -104,6 +104,12 @@ final class StreamResources: @unchecked Sendable {
             bounce.deallocate()
             throw AudioError(error)
         }
+        // The stream adds one engine period of buffering plus the resampler:
+        // the same figure GetStreamLatency reports.
+        let added = client.bufferSize + Int(resamplerLatencyFrames.rounded(.up))
+        for port in registered {
+            client.reportLatency(of: port, isOutput: request.direction == .render, frames: added...added)
+        }
         if request.autoConnect { connectToEndpoint() }
         let endpointID = endpoint.id
         let isLoopback = request.isLoopback

@@ -80,3 +80,35 @@ struct StreamControlTests {
         }
     }
 }
+
+/// Stream latency as JACK sees it.
+@Suite("Latency reported to JACK")
+struct LatencyReportTests {
+    /// A resampled render stream reports one period plus the resampler's
+    /// look-ahead as its ports' capture latency, the figure GetStreamLatency gives.
+    @Test("a stream's ports report the latency GetStreamLatency gives")
+    func reportedLatency() async throws {
+        try await withJackServer { server in
+            let enumerator = try MMDeviceEnumerator(serverName: server.name)
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+            let client = try device.activateAudioClient()
+            let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
+            try client.initialize(shareMode: .shared, streamFlags: [.autoConvertPCM, .srcDefaultQuality],
+                                  bufferDuration: 1_000_000, format: format)
+            let latency = try client.getStreamLatency()
+            let expectedFrames = Int((Double(latency) * 48_000 / 10_000_000).rounded())
+            #expect(expectedFrames > 64, "one period plus the sinc converter's look-ahead")
+
+            let observer = try JackClient(name: "observer", serverName: server.name)
+            defer { observer.close() }
+            let portName = try #require(try client.portNames().first)
+            let port = try #require(observer.port(named: portName))
+            var reported = 0...0
+            for _ in 0..<200 where reported.upperBound != expectedFrames {
+                reported = observer.latencyRange(of: port, playback: false)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(reported == expectedFrames...expectedFrames)
+        }
+    }
+}
