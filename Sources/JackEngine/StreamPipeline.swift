@@ -203,8 +203,11 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
     ///   ring was full.
     @_noLocks
     public mutating func capture(from planes: UnsafePointer<UnsafePointer<Float>>, frames: Int,
-                          into ring: UnsafeMutablePointer<FrameRing>) -> (written: Int, dropped: Int) {
+                                 into ring: UnsafeMutablePointer<FrameRing>, silenced: Bool = false) -> (written: Int, dropped: Int) {
         matrix.pointee.mixPlanarToInterleaved(planes, frames: frames, into: streamScratch)
+        if silenced {
+            trustedZero(UnsafeMutableRawPointer(streamScratch), frames * configuration.streamChannels * MemoryLayout<Float>.size)
+        }
         applyVolumes(streamScratch, frames: frames)
         var source = streamScratch
         var count = frames

@@ -59,6 +59,9 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     public let lastCycleFrames = Atomic<Int>(0)
     /// Capture: the next packet carries DATA_DISCONTINUITY (set by Start and by an overrun).
     public let discontinuityPending = Atomic<Bool>(true)
+    /// Another stream holds the endpoint exclusively: render plays silence,
+    /// capture records silence (the stream keeps its timing).
+    public let silenced = Atomic<Bool>(false)
     /// Cycles per event (IAudioClient3 periods of several JACK periods).
     public let eventInterval = Atomic<Int>(1)
     private let cyclesSinceEvent = Atomic<Int>(0)
@@ -123,6 +126,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         switch direction {
         case .render:
             let result = pipeline.pointee.render(from: ring, into: planes, frames: count)
+            if silenced.load(ordering: .relaxed) { silence(frames: count) }
             streamPosition.add(UInt64(result.consumed), ordering: .releasing)
             if result.shortfall > 0 { ring.pointee.noteUnderrun(frames: result.shortfall) }
         case .capture:
@@ -148,7 +152,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
             return
         }
         let sources = UnsafeRawPointer(planes).assumingMemoryBound(to: UnsafePointer<Float>.self)
-        let result = pipeline.pointee.capture(from: sources, frames: frames, into: ring)
+        let result = pipeline.pointee.capture(from: sources, frames: frames, into: ring,
+                                              silenced: silenced.load(ordering: .relaxed))
         streamPosition.add(UInt64(result.written + result.dropped), ordering: .releasing)
         if result.written > 0 && usesPackets {
             let discontinuity = discontinuityPending.exchange(false, ordering: .relaxed)

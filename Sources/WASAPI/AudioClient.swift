@@ -45,6 +45,10 @@ public final class AudioClient: @unchecked Sendable {
         var pendingRender: PendingBuffer?
         var pendingCapture: PendingBuffer?
         var lastReportedPosition: UInt64 = 0
+        /// Exclusive mode: the lock that makes this stream the endpoint's owner.
+        var exclusiveLock: ExclusiveLock?
+        /// The size AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED told the caller to use.
+        var alignedBufferFrames: Int?
     }
 
     /// A GetBuffer not yet released.
@@ -61,6 +65,14 @@ public final class AudioClient: @unchecked Sendable {
         self.engine = device.engine
     }
 
+    deinit {
+        let wasExclusive = state.withLock { state in
+            defer { state.stream = nil; state.exclusiveLock = nil }
+            return state.exclusiveLock != nil
+        }
+        if wasExclusive { announceExclusiveChange() }
+    }
+
     // MARK: Format
 
     /// `GetMixFormat`: float32 at the JACK rate with the endpoint's channels.
@@ -74,13 +86,17 @@ public final class AudioClient: @unchecked Sendable {
     /// `IsFormatSupported`.
     /// - Returns: ``FormatSupport/supported`` (S_OK) or the closest match (S_FALSE).
     /// - Throws: E_INVALIDARG for a malformed format (naming the field),
-    ///   AUDCLNT_E_UNSUPPORTED_FORMAT when nothing close exists,
-    ///   AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED for exclusive mode (not yet offered).
+    ///   AUDCLNT_E_UNSUPPORTED_FORMAT when nothing close exists (exclusive
+    ///   mode: any format but the device's rate and channel count).
     public func isFormatSupported(_ shareMode: ShareMode, format: WaveFormat) throws(AudioError) -> FormatSupport {
         let mix = try getMixFormat()
         let sampleFormat = try validated(format)
         guard shareMode == .shared else {
-            throw AudioError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED, "exclusive mode is not available on this endpoint yet")
+            guard format.samplesPerSecond == mix.samplesPerSecond && format.channels == mix.channels else {
+                throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
+                                 "exclusive mode takes the device's \(mix.samplesPerSecond) Hz, \(mix.channels) ch only")
+            }
+            return .supported
         }
         if format.samplesPerSecond == mix.samplesPerSecond && format.channels == mix.channels {
             return .supported
@@ -143,8 +159,8 @@ public final class AudioClient: @unchecked Sendable {
             guard bufferDuration >= 0, periodicity >= 0 else {
                 throw AudioError(.E_INVALIDARG, "durations cannot be negative")
             }
-            guard shareMode == .shared else {
-                throw AudioError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED, "exclusive mode is not available on this endpoint yet")
+            guard bufferDuration <= 20 * ReferenceTime.unitsPerSecond else {
+                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(bufferDuration / 10_000) ms is over the 20 s limit")
             }
             guard let endpoint = device.descriptor, device.state == .active else {
                 throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
@@ -154,6 +170,33 @@ public final class AudioClient: @unchecked Sendable {
                 throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
             }
             let sampleFormat = try validated(format)
+            let serverName = engine.client.resolvedServerName
+            if shareMode == .exclusive {
+                if isLoopback {
+                    throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture is a shared-mode stream")
+                }
+                guard isNativeFormat(format, endpoint: endpoint) else {
+                    throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
+                                     "exclusive mode takes the device's \(engine.client.sampleRate) Hz, \(endpoint.channelCount) ch only")
+                }
+                let frames = try exclusiveBufferFrames(streamFlags: streamFlags, bufferDuration: bufferDuration,
+                                                       periodicity: periodicity, rate: Int(format.samplesPerSecond), state: &state)
+                let lock = try ExclusiveLock.acquire(serverName: serverName, endpointID: endpoint.id)
+                let request = StreamResources.Request(
+                    endpoint: endpoint, direction: endpoint.flow == .capture ? .capture : .render,
+                    isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
+                    bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
+                    sessionTag: "exclusive", autoConnect: state.autoConnect)
+                state.stream = try StreamResources(engine: engine, request: request)
+                state.exclusiveLock = lock
+                state.shareMode = .exclusive
+                state.cyclesPerEvent = 1
+                announceExclusiveChange()
+                return
+            }
+            if !isLoopback && ExclusiveLock.isHeld(serverName: serverName, endpointID: endpoint.id) {
+                throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpoint.id) is in exclusive use by another stream")
+            }
             let engineRate = engine.client.sampleRate
             let streamRate = Int(format.samplesPerSecond)
             let converts = streamFlags.contains(.autoConvertPCM)
@@ -167,9 +210,6 @@ public final class AudioClient: @unchecked Sendable {
             if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
             if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
 
-            guard bufferDuration <= 20 * ReferenceTime.unitsPerSecond else {
-                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(bufferDuration / 10_000) ms is over the 20 s limit")
-            }
             let period = streamFrames(engineFrames: engine.client.bufferSize, rate: streamRate)
             let minimum = 3 * period + 64
             let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
@@ -179,7 +219,7 @@ public final class AudioClient: @unchecked Sendable {
             let session = sessionGUID ?? AudioClient.processSessionGUID
             let request = StreamResources.Request(
                 endpoint: endpoint, direction: isLoopback || endpoint.flow == .capture ? .capture : .render,
-                isLoopback: isLoopback, format: format, sampleFormat: sampleFormat,
+                isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
                 bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
                 sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
             state.stream = try StreamResources(engine: engine, request: request)
@@ -201,8 +241,11 @@ public final class AudioClient: @unchecked Sendable {
     // MARK: Queries
 
     /// `GetBufferSize`: the buffer in frames of the stream's format.
+    /// After Initialize failed with AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED, the
+    /// aligned size to retry with.
     public func getBufferSize() throws(AudioError) -> Int {
-        try withStream { stream, _ in stream.bufferFrames }
+        if let aligned = state.withLock({ $0.stream == nil ? $0.alignedBufferFrames : nil }) { return aligned }
+        return try withStream { stream, _ in stream.bufferFrames }
     }
 
     /// `GetStreamLatency`: one engine period plus the resampler's latency, in 100-ns units.

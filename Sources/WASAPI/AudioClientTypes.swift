@@ -61,6 +61,13 @@ extension ReferenceTime {
         Int((duration * Int64(rate) + unitsPerSecond - 1) / unitsPerSecond)
     }
 
+    /// Frames at `rate` in `duration`, rounded to the nearest: how Windows
+    /// reads an exclusive-mode duration, which applications compute as
+    /// `10_000_000 * frames / rate + 0.5`.
+    static func nearestFrames(_ duration: ReferenceTime, rate: Int) -> Int {
+        Int((duration * Int64(rate) + unitsPerSecond / 2) / unitsPerSecond)
+    }
+
     /// The duration of `frames` at `rate`, rounded up.
     static func duration(frames: Int, rate: Int) -> ReferenceTime {
         (Int64(frames) * unitsPerSecond + Int64(rate) - 1) / Int64(rate)

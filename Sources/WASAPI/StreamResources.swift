@@ -36,6 +36,7 @@ final class StreamResources: @unchecked Sendable {
         var endpoint: EndpointDescriptor
         var direction: StreamSlot.Direction
         var isLoopback: Bool
+        var isExclusive: Bool
         var format: WaveFormat
         var sampleFormat: SampleFormat
         var bufferFrames: Int
@@ -113,10 +114,14 @@ final class StreamResources: @unchecked Sendable {
         if request.autoConnect { connectToEndpoint() }
         let endpointID = endpoint.id
         let isLoopback = request.isLoopback
+        let followsExclusiveUse = !request.isExclusive && !request.isLoopback
         listener = engine.addListener { [weak self] event in
             switch event {
             case .connectionsChanged where isLoopback:
                 self?.mirrorEndpointSources()
+            case .propertyChanged(_, ExclusiveLock.changeKey) where followsExclusiveUse,
+                 .propertyChanged(_, nil) where followsExclusiveUse:
+                self?.followExclusiveUse()
             case .endpointPresenceChanged(endpointID, false), .serverShutDown:
                 self?.invalidate()
             default:
@@ -160,6 +165,13 @@ final class StreamResources: @unchecked Sendable {
             for source in wanted.subtracting(current) { try? client.connect(source, to: port.name) }
             for source in current.subtracting(wanted) { try? client.disconnect(source, from: port.name) }
         }
+    }
+
+    /// A shared stream plays (or records) silence while another stream holds
+    /// its endpoint exclusively. Called on the engine's control thread.
+    private func followExclusiveUse() {
+        let held = ExclusiveLock.isHeld(serverName: engine.client.resolvedServerName, endpointID: endpoint.id)
+        slot.pointer.pointee.silenced.store(held, ordering: .releasing)
     }
 
     /// Whether the endpoint went away since Initialize (AUDCLNT_E_DEVICE_INVALIDATED from now on).

@@ -610,26 +610,6 @@ struct AudioClientErrorTests {
         }
     }
 
-    @Test("AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED: exclusive Initialize and IsFormatSupported; shared mode then works")
-    func exclusiveModeNotAllowed() async throws {
-        try await withJackServer { server in
-            let enumerator = try MMDeviceEnumerator(serverName: server.name)
-            let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
-            let mix = try client.getMixFormat()
-            expectError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED) { try client.isFormatSupported(.exclusive, format: mix) }
-            expectError(.AUDCLNT_E_EXCLUSIVE_MODE_NOT_ALLOWED) {
-                try client.initialize(shareMode: .exclusive, streamFlags: [], bufferDuration: 1_000_000, periodicity: 1_000_000, format: mix)
-            }
-            #expect(try client.isFormatSupported(.shared, format: mix) == .supported)
-            try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000, format: mix)
-            try writeSilence(try client.getRenderClient(), frames: 64)
-            try client.start()
-            try client.stop()
-        }
-    }
-
-    // MARK: Devices and service
-
     @Test("AUDCLNT_E_DEVICE_INVALIDATED: a render endpoint whose ports are unregistered; other endpoints and a fresh client work")
     func deviceInvalidatedByUnregister() async throws {
         try await withJackServer { server in

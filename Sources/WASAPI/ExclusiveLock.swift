@@ -1,0 +1,54 @@
+import Glibc
+
+/// Exclusive use of one endpoint and direction, shared by every process of
+/// the user on the same JACK server: an `flock(2)` on a small file.
+///
+/// The kernel releases the lock when its descriptor closes, so it goes with
+/// the audio client that holds it, and with its process if that dies: no
+/// stale lock outlives a crash. Shared-mode streams test it (a shared lock
+/// attempt fails while an exclusive one is held, in this process too).
+///
+/// Files live in `$XDG_RUNTIME_DIR` (else `/tmp`), one per server and endpoint.
+///
+/// Thread safety: any control thread.
+final class ExclusiveLock: Sendable {
+    private let descriptor: Int32
+
+    /// The JACK metadata key set on an engine's own client whenever it takes or
+    /// releases exclusive use, so that every process rechecks its shared streams.
+    static let changeKey = "urn:wasapi-jack:exclusive-changed"
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { close(descriptor) }
+
+    /// Takes exclusive use of `endpointID` on `serverName`.
+    /// - Throws: AUDCLNT_E_DEVICE_IN_USE when another stream, in this or any
+    ///   process, holds it.
+    static func acquire(serverName: String, endpointID: String) throws(AudioError) -> ExclusiveLock {
+        let path = self.path(serverName: serverName, endpointID: endpointID)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw AudioError(.E_ACCESSDENIED, "cannot open the exclusive-use lock \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpointID) is in exclusive use by another stream")
+        }
+        return ExclusiveLock(descriptor: descriptor)
+    }
+
+    /// Whether some stream holds `endpointID` exclusively right now.
+    static func isHeld(serverName: String, endpointID: String) -> Bool {
+        let descriptor = open(path(serverName: serverName, endpointID: endpointID), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return flock(descriptor, LOCK_SH | LOCK_NB) != 0
+    }
+
+    private static func path(serverName: String, endpointID: String) -> String {
+        let directory = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? "/tmp"
+        let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }) }
+        return "\(directory)/wasapi-jack-exclusive-\(safe(serverName))-\(safe(endpointID)).lock"
+    }
+}
