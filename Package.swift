@@ -53,5 +53,6 @@ let package = Package(
         .testTarget(name: "PCMTests", dependencies: ["PCM"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
         .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis"]),
     ]
 )

@@ -16,6 +16,9 @@ public func builtProductPath(_ name: String) -> String {
 
 /// Runs `wasapi-jack` (or another built product) with `arguments` and
 /// `environment` additions, and waits for it (at most `timeoutSeconds`).
+///
+/// `swift test` builds every product of the package, so the tool sits next to
+/// the test bundle in the same configuration (`-c release` in scripts/test.sh).
 public func runBuiltProduct(_ arguments: [String], product name: String = "wasapi-jack",
                             environment: [String: String] = [:],
                             timeoutSeconds: Double = 60) throws -> ChildProcessResult {
