@@ -125,16 +125,20 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Producer only.
     @_noLocks @inline(__always)
     public func write(from source: UnsafeRawPointer, frames: Int) -> Int {
-        let region = acquireWrite(maxFrames: frames)
-        trustedMemcpy(region.first.baseAddress!, source, region.firstFrames * bytesPerFrame)
-        if region.secondFrames > 0 {
-            trustedMemcpy(region.second.baseAddress!,
-                          source + region.firstFrames * bytesPerFrame,
-                          region.secondFrames * bytesPerFrame)
+        // The region logic of acquireWrite/commitWrite, without building a region.
+        let read = readIndex.load(ordering: .acquiring)
+        let written = writeIndex.load(ordering: .relaxed)
+        let count = min(max(frames, 0), capacity - Int(truncatingIfNeeded: written &- read))
+        let start = offset(of: written)
+        let first = min(count, capacity - start)
+        trustedMemcpy(storage + start * bytesPerFrame, source, first * bytesPerFrame)
+        if count > first {
+            trustedMemcpy(storage, source + first * bytesPerFrame, (count - first) * bytesPerFrame)
         }
-        commitWrite(region.frames())
-        return region.frames()
+        writeIndex.store(written &+ UInt64(count), ordering: .releasing)
+        return count
     }
+
 
     /// Records that the producer had `frames` more frames than room.
     @_noLocks
@@ -175,17 +179,20 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// how many there were. Consumer only.
     @_noLocks @inline(__always)
     public func read(into destination: UnsafeMutableRawPointer, frames: Int) -> Int {
-        let region = acquireRead(maxFrames: frames)
-        trustedMemcpy(destination, UnsafeRawPointer(region.first.baseAddress!),
-                      region.firstFrames * bytesPerFrame)
-        if region.secondFrames > 0 {
-            trustedMemcpy(destination + region.firstFrames * bytesPerFrame,
-                          UnsafeRawPointer(region.second.baseAddress!),
-                          region.secondFrames * bytesPerFrame)
+        // The region logic of acquireRead/commitRead, without building a region.
+        let written = writeIndex.load(ordering: .acquiring)
+        let read = readIndex.load(ordering: .relaxed)
+        let count = min(max(frames, 0), Int(truncatingIfNeeded: written &- read))
+        let start = offset(of: read)
+        let first = min(count, capacity - start)
+        trustedMemcpy(destination, storage + start * bytesPerFrame, first * bytesPerFrame)
+        if count > first {
+            trustedMemcpy(destination + first * bytesPerFrame, storage, (count - first) * bytesPerFrame)
         }
-        commitRead(region.frames())
-        return region.frames()
+        readIndex.store(read &+ UInt64(count), ordering: .releasing)
+        return count
     }
+
 
     /// Records that the consumer wanted `frames` more frames than the ring held.
     @_noLocks
@@ -204,12 +211,18 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
         overrunCounter.store(0, ordering: .relaxed)
     }
 
+    /// Where the free-running `index` falls in the storage: a mask instead of
+    /// a divide when the capacity is a power of two.
     @_noLocks @inline(__always)
-    private func region(at index: UInt64, frames: Int) -> RingRegion {
-        // A mask instead of a divide when the capacity is a power of two.
-        let start = capacity & (capacity &- 1) == 0
+    private func offset(of index: UInt64) -> Int {
+        capacity & (capacity &- 1) == 0
             ? Int(truncatingIfNeeded: index) & (capacity &- 1)
             : Int(index % UInt64(capacity))
+    }
+
+    @_noLocks @inline(__always)
+    private func region(at index: UInt64, frames: Int) -> RingRegion {
+        let start = offset(of: index)
         let firstFrames = min(frames, capacity - start)
         let secondFrames = frames - firstFrames
         return RingRegion(
