@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import PCM
+import WASAPI
+
+/// `wasapi-jack record FILE`: a shared-mode, timer-driven capture stream (or a
+/// loopback capture of a render endpoint) written to a WAV file.
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record an endpoint (or, with --loopback, what a render endpoint plays) to a WAV file.",
+        discussion: """
+            Opens a shared-mode, timer-driven capture stream (IAudioCaptureClient) \
+            and writes RIFF/WAVE (PCM or IEEE float; WAVE_FORMAT_EXTENSIBLE for more \
+            than two channels or more than 16 bits). Only WAV is written: other \
+            container formats (FLAC, Ogg, ...) are not supported.
+            """)
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Argument(help: "The WAV file to write (replaced if it exists).")
+    var file: String
+
+    @Option(help: "Endpoint id (see `wasapi-jack devices`); default: the default capture endpoint, or the default render endpoint with --loopback.")
+    var device: String?
+
+    @Flag(help: "Record what a render endpoint plays (loopback capture).")
+    var loopback = false
+
+    @Option(help: "Seconds to record.")
+    var seconds: Double = 5
+
+    @Option(help: "Sample format of the file: s16, s24, s32 or f32.")
+    var format: SampleFormatOption = .s16
+
+    @Option(help: "Sample rate of the file (default: the engine rate); converted with AUTOCONVERTPCM.")
+    var rate: Int?
+
+    @Option(help: "Channels of the file (default: the endpoint's); converted with AUTOCONVERTPCM.")
+    var channels: Int?
+
+    func validate() throws {
+        guard seconds.isFinite, seconds > 0, seconds <= 24 * 3600 else {
+            throw ValidationError("--seconds must be a positive number of seconds, not \(seconds)")
+        }
+        if let rate, !(1_000...768_000).contains(rate) {
+            throw ValidationError("--rate must be between 1000 and 768000 Hz, not \(rate)")
+        }
+        if let channels, !(1...32).contains(channels) {
+            throw ValidationError("--channels must be between 1 and 32, not \(channels)")
+        }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let session = try ServerSession.open(options: serverOptions)
+            try withExtendedLifetime(session) {
+                let summary = try record(enumerator: session.enumerator)
+                print(summary)
+            }
+        }
+    }
+
+    private func record(enumerator: MMDeviceEnumerator) throws -> String {
+        let endpoint = try resolveEndpoint(device, flow: loopback ? .render : .capture,
+                                           purpose: loopback ? "loopback capture" : "recording",
+                                           enumerator: enumerator)
+        let client = try endpoint.activateAudioClient()
+        let mix = try client.getMixFormat()
+        let fileFormat = WAVWriter.canonicalFormat(format.sampleFormat,
+                                                   sampleRate: rate ?? Int(mix.samplesPerSecond),
+                                                   channels: channels ?? Int(mix.channels))
+        var flags: StreamFlags = loopback ? [.loopback] : []
+        if fileFormat.samplesPerSecond != mix.samplesPerSecond || fileFormat.channels != mix.channels {
+            flags.formUnion([.autoConvertPCM, .srcDefaultQuality])
+        }
+        // One second of buffer: a timer-driven reader wakes every 10 ms.
+        try client.initialize(shareMode: .shared, streamFlags: flags, bufferDuration: 10_000_000, format: fileFormat)
+        let capture = try client.getCaptureClient()
+        let writer = try WAVWriter(path: file, format: fileFormat)
+
+        let rate = Int(fileFormat.samplesPerSecond)
+        let blockAlign = Int(fileFormat.blockAlign)
+        let wanted = Int((seconds * Double(rate)).rounded())
+        var frames = 0, discontinuities = 0, silentPackets = 0, packets = 0
+        let xrunsBefore = endpoint.engine.client.xrunCount
+        try client.start()
+        let deadline = Date().addingTimeInterval(seconds + 5)
+        var stalled = false
+        while frames < wanted {
+            if Date() > deadline { stalled = true; break }
+            usleep(10_000)
+            while frames < wanted, let packet = try capture.getBuffer() {
+                let take = min(packet.frames, wanted - frames)
+                // The first packet after Start always carries DATA_DISCONTINUITY (as on
+                // Windows): only later ones mean lost audio.
+                if packet.flags.contains(.dataDiscontinuity) && packets > 0 { discontinuities += 1 }
+                packets += 1
+                if packet.flags.contains(.silent) {
+                    silentPackets += 1
+                    try writer.appendSilence(frames: take)
+                } else {
+                    try writer.append(UnsafeRawBufferPointer(rebasing: packet.data.prefix(take * blockAlign)))
+                }
+                frames += take
+                try capture.releaseBuffer(frames: packet.frames)
+            }
+        }
+        _ = try client.stop()
+        try writer.finish()
+        let xruns = endpoint.engine.client.xrunCount - xrunsBefore
+        if stalled {
+            throw CommandFailure("the stream delivered only \(frames) of \(wanted) frames in \(Int(seconds + 5)) s "
+                                 + "(is the JACK server running its cycles?); '\(file)' holds what arrived")
+        }
+        let source = loopback ? "loopback of \(endpoint.id)" : endpoint.id
+        return String(format: "recorded %d frames (%.2f s) of %@ from %@ to %@; %d discontinuities, %d silent packets, %d xruns",
+                      frames, Double(frames) / Double(rate), fileFormat.description, source, file,
+                      discontinuities, silentPackets, Int(xruns))
+    }
+}
