@@ -49,14 +49,14 @@ struct SharedRenderTests {
             }
             var loopbackSamples: [Float] = []
             var start: (position: UInt64, qpcPosition: UInt64)?
-            var deviceStart: CycleClock?
+            var deviceStart: Double?
             let deadline = ContinuousClock.now + .seconds(30)
             while probe.drain() >= 0 && probe.framesSinceSound() < 110_000 && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
                 // Past the start-up latency, the position runs; measure from there.
                 if start == nil && probe.framesSinceSound() >= 24_000 {
                     start = try clock.getPosition()
-                    deviceStart = enumerator.engine.client.cycleClock
+                    deviceStart = try Self.deviceFrames(clock, at: start!.qpcPosition)
                 }
                 while let packet = try loopbackCapture.getBuffer() {
                     loopbackSamples += packet.data.bindMemory(to: Float.self)
@@ -64,7 +64,7 @@ struct SharedRenderTests {
                 }
             }
             let end = try clock.getPosition()
-            let deviceEnd = enumerator.engine.client.cycleClock
+            let deviceEnd = try Self.deviceFrames(clock, at: end.qpcPosition)
             feeder.stop()
             try client.stop()
             try loopback.stop()
@@ -86,19 +86,29 @@ struct SharedRenderTests {
             #expect(abs(20 * log10(SignalAnalysis.sineAmplitude(looped) / 0.5)) < 0.1)
 
             // Clock: bytes per second of the stream; the position advances at
-            // the device's rate. The dummy driver's device clock is JACK's frame
-            // counter, which on a loaded VM may itself drift from the wall clock.
+            // the stream's rate against the device frames the stream ran for
+            // (IAudioClock2; a cycle JACK skipped in an xrun counts in neither),
+            // and roughly with the wall clock (the dummy driver on a loaded VM
+            // drifts and skips).
             let frequencyUnits = try clock.getFrequency()
             #expect(frequencyUnits == 44_100 * 4)
             let begin = try #require(start), deviceBegin = try #require(deviceStart)
             let wallSeconds = Double(end.qpcPosition - begin.qpcPosition) / 1e7
-            let deviceSeconds = Double(deviceEnd.frameTime &- deviceBegin.frameTime) / 48_000
+            let deviceSeconds = (deviceEnd - deviceBegin) / 48_000
             let advanced = Double(end.position - begin.position) / Double(frequencyUnits)
             #expect(deviceSeconds > 1)
             #expect(abs(advanced / deviceSeconds - 1) < 0.001,
                     "position advanced \(advanced) s in \(deviceSeconds) s of device time (\(wallSeconds) s wall clock)")
-            #expect(abs(advanced / wallSeconds - 1) < 0.01, "against the wall clock: \(advanced) s in \(wallSeconds) s")
+            #expect(abs(advanced / wallSeconds - 1) < 0.05, "against the wall clock: \(advanced) s in \(wallSeconds) s")
         }
+    }
+
+    /// Device frames (engine rate) at `qpc`: IAudioClock2's count at the last
+    /// cycle, interpolated to `qpc` within one 64-frame period.
+    static func deviceFrames(_ clock: AudioClock, at qpc: UInt64) throws -> Double {
+        let device = try clock.getDevicePosition()
+        let elapsed = qpc > device.qpcPosition ? Double(qpc - device.qpcPosition) / 1e7 * 48_000 : 0
+        return Double(device.position) + min(elapsed, 64)
     }
 
     /// 10^6 frames of a counter at the native format from an event-driven
