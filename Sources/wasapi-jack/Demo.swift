@@ -21,19 +21,21 @@ struct Demo: ParsableCommand {
     var seconds: Double = 2
 
     func run() throws {
-        let session = try ServerSession.open(options: serverOptions)
-        let enumerator = session.enumerator
-        let engine = enumerator.engine.client
-        print("JACK server '\(engine.resolvedServerName)': \(engine.sampleRate) Hz, period \(engine.bufferSize) frames")
-        for device in try enumerator.enumAudioEndpoints(.all, stateMask: .active) {
-            let name = device.descriptor?.friendlyName ?? device.id
-            print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.descriptor?.channelCount ?? 0) ch  \(device.id)")
+        try reportingFailures {
+            let session = try ServerSession.open(options: serverOptions)
+            let enumerator = session.enumerator
+            let engine = enumerator.engine.client
+            print("JACK server '\(engine.resolvedServerName)': \(engine.sampleRate) Hz, period \(engine.bufferSize) frames")
+            for device in try enumerator.enumAudioEndpoints(.all, stateMask: .active) {
+                let name = device.descriptor?.friendlyName ?? device.id
+                print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.descriptor?.channelCount ?? 0) ch  \(device.id)")
+            }
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia)
+            let result = try DemoRun(device: device, seconds: seconds).run()
+            print(result.report)
+            print(result.passed ? "PASS" : "FAIL")
+            if !result.passed { throw ExitCode.failure }
         }
-        let device = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia)
-        let result = try DemoRun(device: device, seconds: seconds).run()
-        print(result.report)
-        print(result.passed ? "PASS" : "FAIL")
-        if !result.passed { throw ExitCode.failure }
     }
 }
 

@@ -28,35 +28,37 @@ struct Devices: ParsableCommand {
     }
 
     func run() throws {
-        let session = try ServerSession.open(options: serverOptions, includeVirtual: all)
-        let enumerator = session.enumerator
-        let defaults = Dictionary(grouping: [DataFlow.render, .capture].flatMap { flow in
-            Role.allCases.compactMap { role in
-                (try? enumerator.getDefaultAudioEndpoint(flow, role: role)).map { ($0.id, role.label) }
+        try reportingFailures {
+            let session = try ServerSession.open(options: serverOptions, includeVirtual: all)
+            let enumerator = session.enumerator
+            let defaults = Dictionary(grouping: [DataFlow.render, .capture].flatMap { flow in
+                Role.allCases.compactMap { role in
+                    (try? enumerator.getDefaultAudioEndpoint(flow, role: role)).map { ($0.id, role.label) }
+                }
+            }, by: \.0).mapValues { $0.map(\.1) }
+            let client = enumerator.engine.client
+            let rows = try enumerator.enumAudioEndpoints(.all, stateMask: .all).map { device in
+                let descriptor = device.descriptor
+                return Row(id: device.id, name: descriptor?.friendlyName ?? "?",
+                           flow: device.dataFlow == .render ? "render" : "capture",
+                           state: "\(device.state)", channels: descriptor?.channelCount ?? 0,
+                           sampleRate: client.sampleRate, period: client.bufferSize,
+                           defaultRoles: defaults[device.id] ?? [], ports: descriptor?.ports ?? [],
+                           isVirtual: descriptor?.isVirtual ?? false)
             }
-        }, by: \.0).mapValues { $0.map(\.1) }
-        let client = enumerator.engine.client
-        let rows = try enumerator.enumAudioEndpoints(.all, stateMask: .all).map { device in
-            let descriptor = device.descriptor
-            return Row(id: device.id, name: descriptor?.friendlyName ?? "?",
-                       flow: device.dataFlow == .render ? "render" : "capture",
-                       state: "\(device.state)", channels: descriptor?.channelCount ?? 0,
-                       sampleRate: client.sampleRate, period: client.bufferSize,
-                       defaultRoles: defaults[device.id] ?? [], ports: descriptor?.ports ?? [],
-                       isVirtual: descriptor?.isVirtual ?? false)
-        }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-            return
-        }
-        for row in rows {
-            let roles = row.defaultRoles.isEmpty ? "" : "  default: " + row.defaultRoles.joined(separator: ", ")
-            print("\(row.flow == "render" ? "▶" : "●") \(row.name)  [\(row.state)]\(roles)")
-            print("    id       \(row.id)")
-            print("    format   \(row.channels) ch, \(row.sampleRate) Hz, float32, period \(row.period) frames")
-            print("    ports    \(row.ports.joined(separator: ", "))")
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                return
+            }
+            for row in rows {
+                let roles = row.defaultRoles.isEmpty ? "" : "  default: " + row.defaultRoles.joined(separator: ", ")
+                print("\(row.flow == "render" ? "▶" : "●") \(row.name)  [\(row.state)]\(roles)")
+                print("    id       \(row.id)")
+                print("    format   \(row.channels) ch, \(row.sampleRate) Hz, float32, period \(row.period) frames")
+                print("    ports    \(row.ports.joined(separator: ", "))")
+            }
         }
     }
 }
@@ -75,13 +77,15 @@ struct SetDefault: ParsableCommand {
     var role: String = "all"
 
     func run() throws {
-        let roles = role == "all" ? Role.allCases : Role.allCases.filter { $0.label == role }
-        guard !roles.isEmpty else {
-            throw ValidationError("unknown role '\(role)': use console, multimedia, communications or all")
+        try reportingFailures {
+            let roles = role == "all" ? Role.allCases : Role.allCases.filter { $0.label == role }
+            guard !roles.isEmpty else {
+                throw ValidationError("unknown role '\(role)': use console, multimedia, communications or all")
+            }
+            let session = try ServerSession.open(options: serverOptions, includeVirtual: true)
+            for role in roles { try session.enumerator.setDefaultAudioEndpoint(id: id, role: role) }
+            print("default for \(roles.map(\.label).joined(separator: ", ")): \(id)")
         }
-        let session = try ServerSession.open(options: serverOptions, includeVirtual: true)
-        for role in roles { try session.enumerator.setDefaultAudioEndpoint(id: id, role: role) }
-        print("default for \(roles.map(\.label).joined(separator: ", ")): \(id)")
     }
 }
 

@@ -8,8 +8,10 @@ struct Ports: ParsableCommand {
     @OptionGroup var serverOptions: ServerOptions
 
     func run() throws {
-        let connection = try ServerConnection.open(clientName: "wasapi-jack-ports", options: serverOptions)
-        defer { connection.client.close() }
-        for name in connection.client.portNames() { print(name) }
+        try reportingFailures {
+            let connection = try ServerConnection.open(clientName: "wasapi-jack-ports", options: serverOptions)
+            defer { connection.client.close() }
+            for name in connection.client.portNames() { print(name) }
+        }
     }
 }
