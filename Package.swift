@@ -45,6 +45,7 @@ let package = Package(
         // Examples that follow Microsoft's WASAPI samples (built by CI).
         .executableTarget(name: "SharedEventRender", dependencies: ["WASAPI", "PCM", "Realtime"], path: "examples/SharedEventRender"),
         .executableTarget(name: "SharedTimerCapture", dependencies: ["WASAPI", "PCM"], path: "examples/SharedTimerCapture"),
+        .executableTarget(name: "ExclusiveEventRender", dependencies: ["WASAPI", "PCM", "Realtime"], path: "examples/ExclusiveEventRender"),
         .executableTarget(name: "LoopbackCapture", dependencies: ["WASAPI", "PCM"], path: "examples/LoopbackCapture"),
 
         // Test support: a private jackd per test process.
