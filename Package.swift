@@ -50,8 +50,8 @@ let package = Package(
 
         // Test support: a private jackd per test process.
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
-        .testTarget(name: "RealtimeTests", dependencies: ["Realtime"]),
-        .testTarget(name: "PCMTests", dependencies: ["PCM"]),
+        .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "JackTestSupport"]),
+        .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
         .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis"]),

@@ -9,7 +9,8 @@ public struct CapturePacket: Sendable, Equatable {
     public var devicePosition: UInt64
     /// When the first frame was captured, in 100-ns units of CLOCK_MONOTONIC.
     public var qpcPosition: UInt64
-    /// AUDCLNT_BUFFERFLAGS_* bits.
+    /// AUDCLNT_BUFFERFLAGS_* bits (WASAPI's `BufferFlags`; the process thread
+    /// writes the literal values, as a `@_noLocks` function cannot read globals).
     public var flags: UInt32
 
     @_noLocks
@@ -19,10 +20,6 @@ public struct CapturePacket: Sendable, Equatable {
         self.qpcPosition = qpcPosition
         self.flags = flags
     }
-
-    public static let dataDiscontinuity: UInt32 = 0x1
-    public static let silent: UInt32 = 0x2
-    public static let timestampError: UInt32 = 0x4
 }
 
 /// A lock-free single-producer single-consumer queue of ``CapturePacket``s
@@ -74,18 +71,6 @@ public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
         let start = head.load(ordering: .relaxed)
         guard start != tail.load(ordering: .acquiring) else { return }
         head.store(start &+ 1, ordering: .releasing)
-    }
-
-    /// Total frames of the queued packets.
-    public func queuedFrames() -> Int {
-        let start = head.load(ordering: .relaxed), end = tail.load(ordering: .acquiring)
-        var total = 0
-        var index = start
-        while index != end {
-            total += storage[index % capacity].frames
-            index &+= 1
-        }
-        return total
     }
 
     /// Empties the queue. Only while the producer is not running.

@@ -1,3 +1,4 @@
+import JackTestSupport
 import PCM
 import Testing
 
@@ -54,7 +55,7 @@ private func range(_ format: SampleFormat) -> ClosedRange<Int64> {
 private func testCodes(_ format: SampleFormat, count: Int) -> [Int64] {
     let codes = range(format)
     let edges: [Int64] = [codes.lowerBound, codes.lowerBound + 1, -2, -1, 0, 1, 2, codes.upperBound - 1, codes.upperBound]
-    var generator = Xorshift(seed: 0x5EED_0000 + UInt64(format.validBits))
+    var generator = SeededGenerator(seed: 0x5EED_0000 + UInt64(format.validBits))
     return edges + (0..<count).map { _ in Int64.random(in: codes, using: &generator) }
 }
 
@@ -107,7 +108,7 @@ struct ConversionTests {
 
     @Test("float32 passes through bit-exactly")
     func floatPassThrough() {
-        var generator = Xorshift(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let values = (0..<10_000).map { _ in Float(bitPattern: UInt32.random(in: 0...0x7F7F_FFFF, using: &generator)) * (Bool.random(using: &generator) ? 1 : -1) }
         let bytes = encode(values, .float32)
         #expect(decode(bytes, .float32).map(\.bitPattern) == values.map(\.bitPattern))
@@ -219,20 +220,5 @@ struct DitherTests {
             #expect(encode(signal, format, dither: &dither) == encode(signal, format))
             #expect(dither == before)
         }
-    }
-}
-
-/// A small deterministic generator (xorshift64*), so that random test inputs
-/// are the same on every run.
-struct Xorshift: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
     }
 }

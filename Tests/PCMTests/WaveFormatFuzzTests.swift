@@ -1,3 +1,4 @@
+import JackTestSupport
 import PCM
 import Testing
 
@@ -5,18 +6,6 @@ import Testing
 /// crash, and every rejection must be a typed ``FormatError`` with a field name.
 @Suite("Wave format parser under random input")
 struct WaveFormatFuzzTests {
-    /// A small deterministic generator so that a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Outcome of feeding one blob through parse and validate.
     enum Outcome: Equatable { case accepted(SampleFormat), rejected(HRESULT) }
 
@@ -48,7 +37,7 @@ struct WaveFormatFuzzTests {
 
     @Test("200,000 random blobs, uniformly random and mutated from valid ones")
     func randomBlobs() {
-        var random = SplitMix(state: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         var accepted = 0, invalid = 0, unsupported = 0
         for round in 0..<200_000 {
             var blob: [UInt8]

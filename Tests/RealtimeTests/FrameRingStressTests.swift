@@ -1,4 +1,5 @@
 import Foundation
+import JackTestSupport
 import Realtime
 import Synchronization
 import Testing

@@ -18,21 +18,6 @@ func runOnThreads(_ bodies: [@Sendable () -> Void]) {
     group.wait()
 }
 
-/// A small deterministic generator (xorshift64*), so that a failing random
-/// schedule can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
-    }
-}
-
 /// Collects mismatches of a table-driven test, so that thousands of cases cost
 /// one `#expect` and a failure lists the first few cases that broke.
 struct Mismatches {
