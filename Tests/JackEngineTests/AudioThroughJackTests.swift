@@ -4,9 +4,11 @@ import Realtime
 import Testing
 import Glibc
 
-/// Moves audio through a real jackd: a render slot's ring feeds output ports
-/// of one client, which are connected to input ports of another client whose
-/// capture slot fills a second ring.
+/// Moves audio through a real jackd: a render slot's ring feeds output ports,
+/// which are connected to input ports whose capture slot fills a second ring.
+/// Both slots belong to one client: between two clients, a cycle in which one
+/// of them is late (an xrun, common on a loaded 2-core VM) drops that period
+/// for the other, which is JACK's behaviour and would hide what is tested here.
 @Suite("Audio through a real JACK graph")
 struct AudioThroughJackTests {
     static let channels = 2
@@ -22,12 +24,11 @@ struct AudioThroughJackTests {
     @Test("a tone written through the ring arrives sample-exact through connected ports")
     func toneArrivesSampleExact() async throws {
         try await withJackServer { server in
-            let source = try JackClient(name: "source", serverName: server.name)
-            let sink = try JackClient(name: "sink", serverName: server.name)
-            defer { source.close(); sink.close() }
+            let source = try JackClient(name: "loop", serverName: server.name)
+            defer { source.close() }
 
             let outputs = try (1...Self.channels).map { try source.registerPort("out_\($0)", direction: .output) }
-            let inputs = try (1...Self.channels).map { try sink.registerPort("in_\($0)", direction: .input) }
+            let inputs = try (1...Self.channels).map { try source.registerPort("in_\($0)", direction: .input) }
             let frameBytes = Self.channels * MemoryLayout<Float>.size
             let renderRing = RealtimeBox(FrameRing(capacity: 8192, bytesPerFrame: frameBytes))
             let captureRing = RealtimeBox(FrameRing(capacity: 16_384, bytesPerFrame: frameBytes))
@@ -36,9 +37,8 @@ struct AudioThroughJackTests {
             let event = try RealtimeEvent()
             captureSlot.pointer.pointee.eventDescriptor.store(event.fileDescriptor, ordering: .releasing)
             let renderIndex = try source.install(renderSlot)
-            let captureIndex = try sink.install(captureSlot)
+            let captureIndex = try source.install(captureSlot)
             try source.activate()
-            try sink.activate()
             for (output, input) in zip(outputs, inputs) { try source.connect(output.name, to: input.name) }
             captureSlot.pointer.pointee.running.store(true, ordering: .releasing)
             renderSlot.pointer.pointee.running.store(true, ordering: .releasing)
@@ -54,7 +54,7 @@ struct AudioThroughJackTests {
                 received += drain(captureRing.pointer)
             }
             source.uninstall(renderIndex)
-            sink.uninstall(captureIndex)
+            source.uninstall(captureIndex)
 
             // Silence precedes the signal (the ports carry zeros before it starts);
             // from the first counter sample on, every frame must be exact and in order.
