@@ -51,12 +51,17 @@ struct SharedRenderTests {
             var start: (position: UInt64, qpcPosition: UInt64)?
             var deviceStart: Double?
             let deadline = ContinuousClock.now + .seconds(30)
-            while probe.drain() >= 0 && probe.framesSinceSound() < 110_000 && ContinuousClock.now < deadline {
+            var measuredSince: ContinuousClock.Instant?
+            // Enough tone for the analysis, and at least 1.5 s of clock, however late this thread wakes.
+            while probe.drain() >= 0
+                    && (probe.framesSinceSound() < 110_000 || measuredSince.map { ContinuousClock.now - $0 < .seconds(1.5) } ?? true)
+                    && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
                 // Past the start-up latency, the position runs; measure from there.
                 if start == nil && probe.framesSinceSound() >= 24_000 {
                     start = try clock.getPosition()
                     deviceStart = try Self.deviceFrames(clock, at: start!.qpcPosition)
+                    measuredSince = ContinuousClock.now
                 }
                 while let packet = try loopbackCapture.getBuffer() {
                     loopbackSamples += packet.data.bindMemory(to: Float.self)
