@@ -53,6 +53,41 @@ extension JackClient {
         withHandle { jack_remove_property($0, subject, key) == 0 } ?? false
     }
 
+    /// Every property on the server whose key starts with `prefix`, values
+    /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call.
+    public func properties(withKeyPrefix prefix: String) -> [(subject: UInt64, key: String, value: String)] {
+        var descriptions: UnsafeMutablePointer<jack_description_t>?
+        let count = jack_get_all_properties(&descriptions)
+        guard count > 0, let descriptions else { return [] }
+        defer { jack_free(descriptions) }
+        var found: [(subject: UInt64, key: String, value: String)] = []
+        for index in 0..<Int(count) {
+            let description = descriptions.advanced(by: index)
+            defer { jack_free_description(description, 0) }
+            guard let properties = description.pointee.properties else { continue }
+            for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
+                guard let key = property.key, let data = property.data else { continue }
+                let name = MetadataLimits.sanitise(key)
+                guard name.hasPrefix(prefix) else { continue }
+                found.append((description.pointee.subject, name, MetadataLimits.sanitise(data)))
+            }
+        }
+        return found
+    }
+
+    /// The name of the client whose UUID is `uuid`, or nil when no such
+    /// client is registered now.
+    public func clientName(ofUUID uuid: UInt64) -> String? {
+        var text = [CChar](repeating: 0, count: 64)  // JACK_UUID_STRING_SIZE is 37
+        jack_uuid_unparse(uuid, &text)
+        let name: String?? = withHandle { handle in
+            guard let raw = jack_get_client_name_by_uuid(handle, text) else { return nil }
+            defer { jack_free(raw) }
+            return String(cString: raw)
+        }
+        return name ?? nil
+    }
+
     /// The other end of every connection of the port named `fullName`.
     public func connections(ofPort fullName: String) -> [String] {
         withHandle { handle -> [String] in

@@ -9,9 +9,9 @@ import Synchronization
 /// ``ProcessGraph`` with ``JackClient/install(_:)``, and from then on the process
 /// callback moves one period per cycle between the ring and the ports through
 /// the ``StreamPipeline``:
-/// - render: ring (the application's format) -> ports; a shortfall plays
-///   silence and is counted, stale audio is never repeated;
-/// - capture: ports -> ring, one ``CapturePacket`` per cycle; frames that do
+/// - render: ring (the application's format) -> ports -> ``gains``; a
+///   shortfall plays silence and is counted, stale audio is never repeated;
+/// - capture: ports -> ``gains`` -> ring, one ``CapturePacket`` per cycle; frames that do
 ///   not fit are dropped, counted as overrun, and the next packet carries
 ///   DATA_DISCONTINUITY.
 ///
@@ -68,6 +68,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// A resampling ratio requested by a control thread (bit pattern of a
     /// Double; 0: none). The process thread applies it at the next cycle.
     public let requestedRatio = Atomic<UInt64>(0)
+    /// Session, endpoint and ducking gain per port, ramped, and the peak meter.
+    public let gains: GainStage
 
     private let usesPackets: Bool
 
@@ -92,6 +94,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         self.ports = .allocate(capacity: ports.count)
         self.ports.initialize(from: ports.map(\.handle), count: ports.count)
         self.planes = .allocate(capacity: ports.count)
+        self.gains = GainStage(channels: ports.count,
+                               copyFrames: direction == .capture ? self.pipeline.pointee.configuration.maxCycleFrames : 0)
     }
 
     /// A slot whose ring holds interleaved float frames, one sample per port,
@@ -119,6 +123,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         let count = Int(frames)
         guard running.load(ordering: .acquiring), count <= pipeline.pointee.configuration.maxCycleFrames else {
             if direction == .render { silence(frames: count) }
+            gains.meterSilence()
             return
         }
         let ratioBits = requestedRatio.exchange(0, ordering: .acquiring)
@@ -127,6 +132,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         case .render:
             let result = pipeline.pointee.render(from: ring, into: planes, frames: count)
             if silenced.load(ordering: .relaxed) { silence(frames: count) }
+            gains.applyInPlace(planes, frames: count)
             streamPosition.add(UInt64(result.consumed), ordering: .releasing)
             if result.shortfall > 0 { ring.pointee.noteUnderrun(frames: result.shortfall) }
         case .capture:
@@ -151,7 +157,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
             discontinuityPending.store(true, ordering: .relaxed)
             return
         }
-        let sources = UnsafeRawPointer(planes).assumingMemoryBound(to: UnsafePointer<Float>.self)
+        let inputs = UnsafeRawPointer(planes).assumingMemoryBound(to: UnsafePointer<Float>.self)
+        let sources = gains.applyCopying(inputs, frames: frames)
         let result = pipeline.pointee.capture(from: sources, frames: frames, into: ring,
                                               silenced: silenced.load(ordering: .relaxed))
         streamPosition.add(UInt64(result.written + result.dropped), ordering: .releasing)

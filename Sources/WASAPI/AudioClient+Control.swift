@@ -21,6 +21,7 @@ extension AudioClient {
             slot.pointee.discontinuityPending.store(true, ordering: .relaxed)
             slot.pointee.running.store(true, ordering: .releasing)
             state.running = true
+            if let session = state.session { session.hub.setRunning(session, true) }
         }
     }
 
@@ -34,6 +35,7 @@ extension AudioClient {
             guard state.running else { return .S_FALSE }
             stream.slot.pointer.pointee.running.store(false, ordering: .releasing)
             state.running = false
+            if let session = state.session { session.hub.setRunning(session, false) }
             return .S_OK
         }
     }

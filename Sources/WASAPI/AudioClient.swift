@@ -49,6 +49,10 @@ public final class AudioClient: @unchecked Sendable {
         var exclusiveLock: ExclusiveLock?
         /// The size AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED told the caller to use.
         var alignedBufferFrames: Int?
+        /// IAudioClient2::SetClientProperties.
+        var category = AudioStreamCategory.other
+        /// The stream's place in its audio session.
+        var session: SessionMembership?
     }
 
     /// A GetBuffer not yet released.
@@ -67,7 +71,7 @@ public final class AudioClient: @unchecked Sendable {
 
     deinit {
         let wasExclusive = state.withLock { state in
-            defer { state.stream = nil; state.exclusiveLock = nil }
+            defer { state.session = nil; state.stream = nil; state.exclusiveLock = nil }
             return state.exclusiveLock != nil
         }
         if wasExclusive { announceExclusiveChange() }
@@ -112,7 +116,8 @@ public final class AudioClient: @unchecked Sendable {
     /// - Parameters:
     ///   - bufferDuration: requested buffer, 100-ns units (0: the minimum).
     ///   - periodicity: must be 0 in shared mode, as Windows documents.
-    ///   - sessionGUID: the audio session to join (nil: the process's default session).
+    ///   - sessionGUID: the audio session to join (nil or GUID_NULL: the
+    ///     process's default session); E_INVALIDARG if it is not a GUID.
     public func initialize(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
                            periodicity: ReferenceTime = 0, format: WaveFormat, sessionGUID: String? = nil) throws(AudioError) {
         try initializeStream(shareMode: shareMode, streamFlags: streamFlags, bufferDuration: bufferDuration,
@@ -170,6 +175,7 @@ public final class AudioClient: @unchecked Sendable {
                 throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
             }
             let sampleFormat = try validated(format)
+            let session = try AudioClient.sessionGUID(sessionGUID)
             let serverName = engine.client.resolvedServerName
             if shareMode == .exclusive {
                 if isLoopback {
@@ -187,10 +193,13 @@ public final class AudioClient: @unchecked Sendable {
                     isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
                     bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
                     sessionTag: "exclusive", autoConnect: state.autoConnect)
-                state.stream = try StreamResources(engine: engine, request: request)
+                let stream = try StreamResources(engine: engine, request: request)
+                state.stream = stream
                 state.exclusiveLock = lock
                 state.shareMode = .exclusive
+                state.sessionGUID = session
                 state.cyclesPerEvent = 1
+                joinSession(stream, guid: session, state: &state)
                 announceExclusiveChange()
                 return
             }
@@ -216,27 +225,22 @@ public final class AudioClient: @unchecked Sendable {
             guard requested <= streamRate * 20 else {
                 throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(requested) frames is over the 20 s limit")
             }
-            let session = sessionGUID ?? AudioClient.processSessionGUID
             let request = StreamResources.Request(
                 endpoint: endpoint, direction: isLoopback || endpoint.flow == .capture ? .capture : .render,
                 isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
                 bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
                 sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
-            state.stream = try StreamResources(engine: engine, request: request)
+            let stream = try StreamResources(engine: engine, request: request)
+            state.stream = stream
             state.shareMode = shareMode
             state.sessionGUID = session
             state.cyclesPerEvent = cyclesPerEvent
+            joinSession(stream, guid: session, state: &state)
         }
     }
 
     /// The GUID of the session streams join when Initialize is given none.
-    static let processSessionGUID: String = {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
-        return "{" + parts.joined(separator: "-").uppercased() + "}"
-    }()
+    static let processSessionGUID = GUIDString.random()
 
     // MARK: Queries
 

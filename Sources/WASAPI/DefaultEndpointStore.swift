@@ -25,16 +25,7 @@ struct DefaultEndpointStore: Sendable {
     let path: String
 
     init(serverName: String) {
-        let directory: String
-        if let explicit = getenv("WASAPI_JACK_CONFIG_DIR") {
-            directory = String(cString: explicit)
-        } else if let xdg = getenv("XDG_CONFIG_HOME") {
-            directory = String(cString: xdg) + "/wasapi-jack"
-        } else {
-            directory = String(cString: getenv("HOME") ?? strdup("/tmp")) + "/.config/wasapi-jack"
-        }
-        let safeServer = String(serverName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        path = directory + "/defaults-\(safeServer).conf"
+        path = userConfigDirectory() + "/defaults-\(safeFileComponent(serverName)).conf"
     }
 
     /// The stored choices: (flow, role) -> endpoint id. Malformed lines are ignored.
@@ -61,31 +52,11 @@ struct DefaultEndpointStore: Sendable {
         choices[Choice(flow: flow, role: role)] = id
         let text = choices.sorted { ($0.key.flow.rawValue, $0.key.role.rawValue) < ($1.key.flow.rawValue, $1.key.role.rawValue) }
             .map { "\($0.key.flow) \($0.key.role.name) \($0.value)\n" }.joined()
-        try createDirectory(of: path)
-        let temporary = path + ".\(getpid()).tmp"
-        guard let file = fopen(temporary, "w") else {
-            throw AudioError(.E_ACCESSDENIED, "cannot write \(temporary): \(String(cString: strerror(errno)))")
-        }
-        let written = fputs(text, file) >= 0
-        fclose(file)
-        guard written, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw AudioError(.E_ACCESSDENIED, "cannot replace \(path): \(String(cString: strerror(errno)))")
-        }
+        try writeConfigFile(path, contents: text)
     }
 
     struct Choice: Hashable, Sendable {
         var flow: DataFlow
         var role: Role
-    }
-
-    private func createDirectory(of file: String) throws(AudioError) {
-        var partial = ""
-        for component in file.split(separator: "/").dropLast() {
-            partial += "/" + component
-            if mkdir(partial, 0o755) != 0 && errno != EEXIST {
-                throw AudioError(.E_ACCESSDENIED, "cannot create \(partial): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 }

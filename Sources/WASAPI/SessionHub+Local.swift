@@ -1,0 +1,188 @@
+import Glibc
+import JackEngine
+
+/// A stream's place in its session; the stream leaves the session when
+/// this goes away (with its audio client).
+final class SessionMembership: Sendable {
+    let hub: SessionHub
+    let sessionKey: String
+    let member: ObjectIdentifier
+    let instance: String
+
+    init(hub: SessionHub, sessionKey: String, member: ObjectIdentifier, instance: String) {
+        self.hub = hub
+        self.sessionKey = sessionKey
+        self.member = member
+        self.instance = instance
+    }
+
+    deinit { hub.detach(self) }
+}
+
+// This process's own sessions: membership of streams, state, changes and
+// requests from other processes, publication. Any control thread.
+extension SessionHub {
+    /// Creates (or finds) this process's session `guid` on `endpoint`.
+    /// - Returns: the session key.
+    @discardableResult
+    func ensureSession(endpoint: EndpointDescriptor, guid: String) -> String {
+        let key = SessionMetadata.sessionKey(endpoint: endpoint.id, guid: guid)
+        state.withLock { state in
+            guard state.local[key] == nil else { return }
+            let identifier = "\(endpoint.id)|\(executable)%b\(guid)"
+            let record = SessionRecord(
+                endpoint: endpoint.id, guid: guid, identifier: identifier, instance: "\(identifier)|\(pid)",
+                pid: pid, state: .inactive,
+                channels: [Float](repeating: 1, count: min(max(endpoint.channelCount, 1), SessionMetadata.maximumChannels)))
+            state.local[key] = LocalSession(record: record)
+            publishLocked(&state, key: key)
+        }
+        return key
+    }
+
+    /// Adds `stream` to this process's session `guid` on its endpoint.
+    func attach(_ stream: StreamResources, guid: String, category: AudioStreamCategory,
+                gains: MemberGains) -> SessionMembership {
+        let key = ensureSession(endpoint: stream.endpoint, guid: guid)
+        let member = ObjectIdentifier(stream)
+        let instance = state.withLock { state -> String in
+            state.local[key]?.members[member] = Member(stream: stream, category: category, gains: gains)
+            state.local[key]?.hadMembers = true
+            updateLocked(&state, key: key, context: nil)
+            applyGainsLocked(&state, endpoint: stream.endpoint.id)
+            return state.local[key]?.record.instance ?? ""
+        }
+        return SessionMembership(hub: self, sessionKey: key, member: member, instance: instance)
+    }
+
+    /// Start (`true`) or Stop of a member stream.
+    func setRunning(_ membership: SessionMembership, _ running: Bool) {
+        state.withLock { state in
+            state.local[membership.sessionKey]?.members[membership.member]?.running = running
+            updateLocked(&state, key: membership.sessionKey, context: nil)
+        }
+    }
+
+    /// A member stream was released.
+    func detach(_ membership: SessionMembership) {
+        state.withLock { state in
+            state.local[membership.sessionKey]?.members.removeValue(forKey: membership.member)
+            updateLocked(&state, key: membership.sessionKey, context: nil)
+        }
+    }
+
+    /// Recomputes a session's state and communications flag from its
+    /// members; publishes and regains when something changed (or `context`
+    /// says a change was made).
+    private func updateLocked(_ state: inout State, key: String, context: String?) {
+        guard var session = state.local[key] else { return }
+        let before = session.record
+        let members = session.members.values
+        if members.contains(where: \.running) {
+            session.record.state = .active
+        } else {
+            session.record.state = members.isEmpty && session.hadMembers ? .expired : .inactive
+        }
+        session.record.communications = members.contains { $0.running && $0.category == .communications }
+        session.record.systemSounds = !members.isEmpty && members.allSatisfy { $0.category == .alerts }
+        if let context { session.record.context = context }
+        state.local[key] = session
+        guard session.record != before || context != nil else { return }
+        publishLocked(&state, key: key)
+        if session.record.communications != before.communications || session.record.state != before.state {
+            applyGainsLocked(&state, endpoint: session.record.endpoint)
+        }
+    }
+
+    /// Writes the session's record on this process's client (the revision counts up).
+    func publishLocked(_ state: inout State, key: String) {
+        guard ownUUID != 0, state.local[key] != nil else { return }
+        state.local[key]!.record.revision += 1
+        engine.client.setProperty(key, of: ownUUID, to: SessionMetadata.encode(state.local[key]!.record),
+                                  type: "application/json")
+    }
+
+    /// Changes this process's session `instance` with `modify` (which may
+    /// throw to reject the change), then publishes it and applies its gains.
+    /// - Throws: AUDCLNT_E_DEVICE_INVALIDATED when no such session exists here.
+    func changeLocal(_ instance: String, context: String,
+                     _ modify: (inout SessionRecord) throws(AudioError) -> Void) throws(AudioError) {
+        try state.withLock { state throws(AudioError) in
+            guard let key = state.local.first(where: { $0.value.record.instance == instance })?.key else {
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is not one of this process's")
+            }
+            try modify(&state.local[key]!.record)
+            state.local[key]!.record.context = context
+            publishLocked(&state, key: key)
+            applyGainsLocked(&state, endpoint: state.local[key]!.record.endpoint)
+        }
+    }
+
+    /// Sets volume, mute or channel volumes of any session on the server:
+    /// applied here for this process's own, else written as a request the
+    /// owner applies within a period of noticing it.
+    /// - Throws: E_INVALIDARG for levels outside 0...1 or the wrong channel
+    ///   count; AUDCLNT_E_DEVICE_INVALIDATED when the session is gone.
+    func requestChange(_ instance: String, volume: Float? = nil, mute: Bool? = nil, channels: [Float]? = nil,
+                       context: String) throws(AudioError) {
+        guard volume.map(SessionMetadata.isVolume) ?? true, channels?.allSatisfy(SessionMetadata.isVolume) ?? true else {
+            throw AudioError(.E_INVALIDARG, "volume levels must be between 0.0 and 1.0")
+        }
+        guard GUIDString.isValid(context) else {
+            throw AudioError(.E_INVALIDARG, "the event context '\(context)' is not a GUID")
+        }
+        guard let (record, subject, isLocal) = lookup(instance) else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "no session \(instance) on JACK server '\(serverName)'")
+        }
+        if let channels, channels.count != record.channels.count {
+            throw AudioError(.E_INVALIDARG, "\(channels.count) levels for \(record.channels.count) channels")
+        }
+        if isLocal {
+            try changeLocal(instance, context: context) { record throws(AudioError) in
+                if let volume { record.volume = volume }
+                if let mute { record.mute = mute }
+                if let channels { record.channels = channels }
+            }
+            return
+        }
+        let request = SessionRequest(sequence: Self.uniqueSequence(), volume: volume, mute: mute,
+                                     channels: channels, context: context)
+        let key = SessionMetadata.requestKey(endpoint: record.endpoint, guid: record.guid)
+        guard engine.client.setProperty(key, of: subject, to: SessionMetadata.encode(request), type: "application/json") else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the change request for session \(instance)")
+        }
+    }
+
+    /// Applies a request another process wrote on this process's client, once.
+    func serveRequest(key: String) {
+        guard let text = engine.client.property(key, of: ownUUID),
+              let request = SessionMetadata.decode(SessionRequest.self, from: text, key: key) else { return }
+        let sessionKey = SessionMetadata.sessionPrefix + key.dropFirst(SessionMetadata.requestPrefix.count)
+        state.withLock { state in
+            guard var session = state.local[sessionKey] else {
+                MetadataLog.ignored(key: key, reason: "no such session in this process")
+                return
+            }
+            guard session.lastRequest != request.sequence else { return }
+            if let channels = request.channels, channels.count != session.record.channels.count {
+                MetadataLog.ignored(key: key, reason: "\(channels.count) channel volumes for \(session.record.channels.count) channels")
+                return
+            }
+            session.lastRequest = request.sequence
+            if let volume = request.volume { session.record.volume = volume }
+            if let mute = request.mute { session.record.mute = mute }
+            if let channels = request.channels { session.record.channels = channels }
+            session.record.context = request.context
+            state.local[sessionKey] = session
+            applyGainsLocked(&state, endpoint: session.record.endpoint)
+            publishLocked(&state, key: sessionKey)
+        }
+    }
+
+    /// A number no other request on the server is likely to carry.
+    static func uniqueSequence() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(getpid()) << 44 ^ UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+}

@@ -1,0 +1,126 @@
+import JackEngine
+
+// Reading what other processes (and this one) published, and turning the
+// differences into callbacks. Engine control thread (and the hub's init).
+extension SessionHub {
+    /// Rereads the session record `key` on `subject` and raises the events
+    /// its changes call for. A malformed record is logged and ignored (the
+    /// last good one stays); a removed one is forgotten.
+    func observeSession(subject: UInt64, key: String, raisingEvents: Bool = true) {
+        let text = engine.client.property(key, of: subject)
+        var record: SessionRecord?
+        if let text {
+            guard let decoded = SessionMetadata.decode(SessionRecord.self, from: text, key: key) else { return }
+            guard SessionMetadata.sessionKey(endpoint: decoded.endpoint, guid: decoded.guid) == key else {
+                MetadataLog.ignored(key: key, reason: "the record names another session than its key")
+                return
+            }
+            record = decoded
+        }
+        let id = "\(subject) \(key)"
+        let actions = state.withLock { state -> [() -> Void] in
+            let old = state.observed[id]?.record
+            if let record {
+                state.observed[id] = Observed(subject: subject, key: key, record: record)
+            } else {
+                state.observed.removeValue(forKey: id)
+            }
+            guard old != record else { return [] }
+            if old?.communications != record?.communications || old?.state != record?.state {
+                applyGainsLocked(&state, endpoint: (record ?? old)?.endpoint)
+            }
+            guard raisingEvents else { return [] }
+            return sessionEvents(old: old, new: record, state: state)
+                + creationEvents(old: old, new: record, subject: subject, key: key, state: state)
+                + duckEvents(old: old, new: record, state: state)
+        }
+        actions.forEach { $0() }
+    }
+
+    private func sessionEvents(old: SessionRecord?, new: SessionRecord?, state: State) -> [() -> Void] {
+        guard let old, let new else { return [] }
+        let targets = state.sessionEvents.filter { $0.session == new.instance }.map(\.target)
+        guard !targets.isEmpty else { return [] }
+        var actions: [(any AudioSessionEvents) -> Void] = []
+        let context = new.context
+        if old.displayName != new.displayName { actions.append { $0.onDisplayNameChanged(new.displayName, context: context) } }
+        if old.iconPath != new.iconPath { actions.append { $0.onIconPathChanged(new.iconPath, context: context) } }
+        if old.volume != new.volume || old.mute != new.mute {
+            actions.append { $0.onSimpleVolumeChanged(volume: new.volume, mute: new.mute, context: context) }
+        }
+        if old.channels != new.channels {
+            let changed = zip(old.channels, new.channels).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+            let channel = changed.count == 1 && old.channels.count == new.channels.count ? changed[0] : -1
+            actions.append { $0.onChannelVolumeChanged(channelVolumes: new.channels, changedChannel: channel, context: context) }
+        }
+        if old.grouping != new.grouping { actions.append { $0.onGroupingParamChanged(new.grouping, context: context) } }
+        if old.state != new.state { actions.append { $0.onStateChanged(new.state) } }
+        return targets.flatMap { target in actions.map { action in { action(target) } } }
+    }
+
+    private func creationEvents(old: SessionRecord?, new: SessionRecord?, subject: UInt64, key: String,
+                                state: State) -> [() -> Void] {
+        guard old == nil, let new else { return [] }
+        return state.sessionCreated.filter { $0.endpoint == new.endpoint }.map { registration in
+            { registration.target.onSessionCreated(AudioSessionControl(hub: self, instance: new.instance)) }
+        }
+    }
+
+    private func duckEvents(old: SessionRecord?, new: SessionRecord?, state: State) -> [() -> Void] {
+        let wasDucking = old.map { $0.communications && $0.state == .active } ?? false
+        let isDucking = new.map { $0.communications && $0.state == .active } ?? false
+        guard wasDucking != isDucking, let record = new ?? old else { return [] }
+        let count = communicationSessions(state, endpoint: record.endpoint).count
+        let duckable = Set(allRecords(state).filter {
+            $0.endpoint == record.endpoint && !$0.communications && !$0.duckingOptOut
+        }.map(\.instance))
+        return state.duck.filter { registration in
+            registration.endpoint == record.endpoint && (registration.session.map(duckable.contains) ?? true)
+        }.map { registration in
+            isDucking
+                ? { registration.target.onVolumeDuckNotification(sessionID: record.instance, countCommunicationSessions: count) }
+                : { registration.target.onVolumeUnduckNotification(sessionID: record.instance) }
+        }
+    }
+
+    /// Every session record known: this process's own (current), then the
+    /// other processes' (as last published).
+    func allRecords(_ state: State) -> [SessionRecord] {
+        let own = state.local.values.map(\.record)
+        let ownInstances = Set(own.map(\.instance))
+        return own + state.observed.values.map(\.record).filter { !ownInstances.contains($0.instance) }
+    }
+
+    /// The active communications sessions on `endpoint`.
+    func communicationSessions(_ state: State, endpoint: String) -> [SessionRecord] {
+        allRecords(state).filter { $0.endpoint == endpoint && $0.communications && $0.state == .active }
+    }
+
+    /// The record of the session with instance identifier `instance`, and
+    /// where it is published.
+    func lookup(_ instance: String) -> (record: SessionRecord, subject: UInt64, isLocal: Bool)? {
+        state.withLock { state in
+            if let local = state.local.values.first(where: { $0.record.instance == instance }) {
+                return (local.record, ownUUID, true)
+            }
+            return state.observed.values.first { $0.record.instance == instance }.map { ($0.record, $0.subject, false) }
+        }
+    }
+
+    /// The sessions on `endpoint` whose owning client is still registered.
+    func sessions(onEndpoint endpoint: String) -> [SessionRecord] {
+        let candidates = state.withLock { state in
+            state.local.values.map { ($0.record, ownUUID) }
+                + state.observed.values.filter { $0.subject != ownUUID }.map { ($0.record, $0.subject) }
+        }
+        var alive: [UInt64: Bool] = [:]
+        return candidates.filter { record, subject in
+            guard record.endpoint == endpoint else { return false }
+            if subject == ownUUID { return true }
+            if let known = alive[subject] { return known }
+            let isAlive = engine.client.clientName(ofUUID: subject) != nil
+            alive[subject] = isAlive
+            return isAlive
+        }.map(\.0).sorted { ($0.pid, $0.instance) < ($1.pid, $1.instance) }
+    }
+}

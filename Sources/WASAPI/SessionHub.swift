@@ -1,0 +1,226 @@
+import Glibc
+import JackEngine
+import Synchronization
+
+/// The audio sessions of one process on one JACK server, its view of every
+/// other process's sessions and of the endpoints' volumes, and the gains it
+/// gives its own streams.
+///
+/// - Own sessions live in ``State/local``; after every change the hub
+///   publishes the session's ``SessionRecord`` on the process's JACK client
+///   and gives the session's streams their new gains at once.
+/// - Every process's records (this one's included, echoed by JACK) live in
+///   ``State/observed``; a changed record is diffed against the previous one
+///   and the differences become ``AudioSessionEvents`` callbacks, with the
+///   context the changer passed, in whichever process registered them.
+/// - Another process changes a session by writing a ``SessionRequest`` on
+///   the owner's client; the owner validates it, applies it and republishes.
+///
+/// One hub per engine (``shared(for:)``), kept alive by the objects that use it.
+///
+/// Thread safety: any thread except JACK's. Engine events arrive on the
+/// engine's control thread. Callbacks into the application are collected
+/// under the lock and run after it is released, on the thread that caused
+/// them (the engine's control thread for everything JACK reports).
+final class SessionHub: @unchecked Sendable {
+    let engine: AudioEngine
+    let serverName: String
+    /// This process's JACK client UUID: the subject its sessions are published on (0: unknown).
+    let ownUUID: UInt64
+    let executable: String
+    let pid: Int32
+    let duckingStore: DuckingPreferenceStore
+    let state: Mutex<State>
+    private var listener: AudioEngine.ListenerToken?
+
+    /// A stream of a local session.
+    struct Member {
+        weak var stream: StreamResources?
+        var running = false
+        var category: AudioStreamCategory
+        /// Which gains apply: all (shared streams), the endpoint's only
+        /// (exclusive), or none (loopback: it records the mix as it is).
+        var gains: MemberGains
+    }
+    enum MemberGains { case all, endpointOnly, none }
+
+    struct LocalSession {
+        var record: SessionRecord
+        var members: [ObjectIdentifier: Member] = [:]
+        /// A stream has been a member (the session expires when the last leaves).
+        var hadMembers = false
+        /// The last request sequence applied (each is applied once).
+        var lastRequest: UInt64?
+    }
+
+    struct Observed {
+        var subject: UInt64
+        var key: String
+        var record: SessionRecord
+    }
+
+    /// A registered callback; `endpoint` and `session` (an instance id) filter it.
+    struct Registration<Target: Sendable>: Sendable {
+        let token: Int
+        let endpoint: String?
+        let session: String?
+        let target: Target
+    }
+
+    struct State {
+        /// By session key (``SessionMetadata/sessionKey(endpoint:guid:)``).
+        var local: [String: LocalSession] = [:]
+        /// By "subject key".
+        var observed: [String: Observed] = [:]
+        var endpointVolumes: [String: EndpointVolumeRecord] = [:]
+        var ducking = DuckingPreference.reduceBy80Percent
+        var exclusiveHeld: Set<String> = []
+        var sessionEvents: [Registration<any AudioSessionEvents>] = []
+        var sessionCreated: [Registration<any AudioSessionNotification>] = []
+        var duck: [Registration<any AudioVolumeDuckNotification>] = []
+        var endpointCallbacks: [Registration<any AudioEndpointVolumeCallback>] = []
+        var nextToken = 0
+    }
+
+    private init(engine: AudioEngine) {
+        self.engine = engine
+        serverName = engine.client.resolvedServerName
+        ownUUID = engine.client.ownUUID ?? 0
+        executable = Self.executablePath()
+        pid = getpid()
+        duckingStore = DuckingPreferenceStore(serverName: serverName)
+        var initial = State()
+        initial.ducking = duckingStore.load()
+        state = Mutex(initial)
+        resynchronize(raisingEvents: false)
+        listener = engine.addListener { [weak self] event in self?.handle(event) }
+    }
+
+    deinit {
+        if let listener { engine.removeListener(listener) }
+        let keys = state.withLock { Array($0.local.keys) }
+        for key in keys {
+            engine.client.removeProperty(key, of: ownUUID)
+            engine.client.removeProperty(SessionMetadata.requestPrefix + key.dropFirst(SessionMetadata.sessionPrefix.count), of: ownUUID)
+        }
+    }
+
+    /// The hub of `engine`'s process and server.
+    static func shared(for engine: AudioEngine) -> SessionHub {
+        hubs.withLock { hubs in
+            let key = ObjectIdentifier(engine)
+            if let hub = hubs[key]?.hub { return hub }
+            let hub = SessionHub(engine: engine)
+            hubs[key] = WeakHub(hub: hub)
+            return hub
+        }
+    }
+
+    private struct WeakHub: @unchecked Sendable { weak var hub: SessionHub? }
+    private static let hubs = Mutex<[ObjectIdentifier: WeakHub]>([:])
+
+    /// Adds a registration and returns its token.
+    func register<Target: Sendable>(_ path: WritableKeyPath<State, [Registration<Target>]> & Sendable,
+                                    endpoint: String?, session: String?, target: Target) -> Int {
+        state.withLock { state in
+            state.nextToken += 1
+            state[keyPath: path].append(Registration(token: state.nextToken, endpoint: endpoint, session: session, target: target))
+            return state.nextToken
+        }
+    }
+
+    /// Removes the registration of `target`; whether it was registered.
+    func unregister<Target: Sendable>(_ path: WritableKeyPath<State, [Registration<Target>]> & Sendable,
+                                      matching matches: @Sendable (Target) -> Bool) -> Bool {
+        state.withLock { state in
+            let before = state[keyPath: path].count
+            state[keyPath: path].removeAll { matches($0.target) }
+            return state[keyPath: path].count != before
+        }
+    }
+
+    // MARK: Engine events
+
+    private func handle(_ event: AudioEngine.Event) {
+        switch event {
+        case let .propertyChanged(subject, key?):
+            if key.hasPrefix(SessionMetadata.sessionPrefix) {
+                observeSession(subject: subject, key: key)
+            } else if key.hasPrefix(SessionMetadata.requestPrefix) && subject == ownUUID && subject != 0 {
+                serveRequest(key: key)
+            } else if key == SessionMetadata.endpointVolumeKey {
+                observeEndpointVolume(subject: subject)
+            } else if key == SessionMetadata.duckingChangedKey {
+                reloadDuckingPreference()
+            } else if key == ExclusiveLock.changeKey {
+                followExclusiveUse()
+            }
+        case .propertyChanged(_, nil):
+            resynchronize(raisingEvents: true)
+            followExclusiveUse()
+        case let .endpointPresenceChanged(id, false):
+            disconnect(endpoint: id, reason: .deviceRemoval)
+        case .serverShutDown:
+            disconnect(endpoint: nil, reason: .serverShutdown)
+        default:
+            break
+        }
+    }
+
+    /// Rereads every session record and endpoint volume on the server.
+    private func resynchronize(raisingEvents: Bool) {
+        let client = engine.client
+        let present = Set(client.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map { "\($0.subject) \($0.key)" })
+        let known = state.withLock { Set($0.observed.keys) }
+        for id in present.union(known) {
+            let parts = id.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let subject = UInt64(parts[0]) else { continue }
+            observeSession(subject: subject, key: String(parts[1]), raisingEvents: raisingEvents)
+        }
+        for (subject, _, _) in client.properties(withKeyPrefix: SessionMetadata.endpointVolumeKey) {
+            observeEndpointVolume(subject: subject)
+        }
+        reloadDuckingPreference()
+    }
+
+    func reloadDuckingPreference() {
+        let preference = duckingStore.load()
+        state.withLock { state in
+            guard state.ducking != preference else { return }
+            state.ducking = preference
+            applyGainsLocked(&state, endpoint: nil)
+        }
+    }
+
+    /// Raises OnSessionDisconnected for the sessions on `endpoint` (nil: all).
+    func disconnect(endpoint: String?, reason: AudioSessionDisconnectReason, localOnly: Bool = false) {
+        let actions = state.withLock { state -> [() -> Void] in
+            var instances = Set(state.local.values.map(\.record).filter { endpoint == nil || $0.endpoint == endpoint }.map(\.instance))
+            if !localOnly {
+                instances.formUnion(state.observed.values.map(\.record).filter { endpoint == nil || $0.endpoint == endpoint }.map(\.instance))
+            }
+            return state.sessionEvents.filter { instances.contains($0.session ?? "") }.map { registration in
+                { registration.target.onSessionDisconnected(reason) }
+            }
+        }
+        actions.forEach { $0() }
+    }
+
+    /// Exclusive use taken on an endpoint disconnects this process's sessions there.
+    private func followExclusiveUse() {
+        let endpoints = state.withLock { Set($0.local.values.map(\.record.endpoint)) }
+        let held = Set(endpoints.filter { ExclusiveLock.isHeld(serverName: serverName, endpointID: $0) })
+        let newlyHeld = state.withLock { state -> Set<String> in
+            defer { state.exclusiveHeld = held }
+            return held.subtracting(state.exclusiveHeld)
+        }
+        for endpoint in newlyHeld { disconnect(endpoint: endpoint, reason: .exclusiveModeOverride, localOnly: true) }
+    }
+
+    private static func executablePath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments.first ?? "unknown" }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,91 @@
+/// `ISimpleAudioVolume`: the master volume and mute of a session, of this
+/// process or of another on the server.
+///
+/// A change to another process's session is a request that process applies
+/// within a period of JACK reporting it; every process with events registered
+/// on the session then gets `OnSimpleVolumeChanged` with `context`. Volumes
+/// are linear gains (0.25 is -12 dB) and ramp over one JACK period.
+///
+/// Thread safety: any thread except JACK's.
+public final class SimpleAudioVolume: Sendable {
+    let hub: SessionHub
+    let instance: String
+
+    init(hub: SessionHub, instance: String) {
+        self.hub = hub
+        self.instance = instance
+    }
+
+    /// `SetMasterVolume`.
+    /// - Throws: E_INVALIDARG outside 0...1 (or for a context that is not a GUID).
+    public func setMasterVolume(_ level: Float, context: String = GUIDString.null) throws(AudioError) {
+        try hub.requestChange(instance, volume: level, context: context)
+    }
+
+    /// `GetMasterVolume` (as last published).
+    public func getMasterVolume() throws(AudioError) -> Float { try record().volume }
+
+    /// `SetMute`.
+    public func setMute(_ mute: Bool, context: String = GUIDString.null) throws(AudioError) {
+        try hub.requestChange(instance, mute: mute, context: context)
+    }
+
+    /// `GetMute` (as last published).
+    public func getMute() throws(AudioError) -> Bool { try record().mute }
+
+    private func record() throws(AudioError) -> SessionRecord {
+        guard let found = hub.lookup(instance) else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
+        }
+        return found.record
+    }
+}
+
+/// `IChannelAudioVolume`: a session's volume per endpoint channel (the mix
+/// format's channels), of this process or of another on the server.
+///
+/// Thread safety: any thread except JACK's.
+public final class ChannelAudioVolume: Sendable {
+    let hub: SessionHub
+    let instance: String
+
+    init(hub: SessionHub, instance: String) {
+        self.hub = hub
+        self.instance = instance
+    }
+
+    /// `GetChannelCount`.
+    public func getChannelCount() throws(AudioError) -> Int { try getAllVolumes().count }
+
+    /// `GetAllVolumes`.
+    public func getAllVolumes() throws(AudioError) -> [Float] {
+        guard let found = hub.lookup(instance) else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
+        }
+        return found.record.channels
+    }
+
+    /// `GetChannelVolume`.
+    public func getChannelVolume(_ index: Int) throws(AudioError) -> Float {
+        let volumes = try getAllVolumes()
+        guard volumes.indices.contains(index) else {
+            throw AudioError(.E_INVALIDARG, "channel \(index) does not exist; the session has \(volumes.count)")
+        }
+        return volumes[index]
+    }
+
+    /// `SetChannelVolume`.
+    public func setChannelVolume(_ index: Int, level: Float, context: String = GUIDString.null) throws(AudioError) {
+        var volumes = try getAllVolumes()
+        guard volumes.indices.contains(index) else {
+            throw AudioError(.E_INVALIDARG, "channel \(index) does not exist; the session has \(volumes.count)")
+        }
+        volumes[index] = level
+        try setAllVolumes(volumes, context: context)
+    }
+
+    /// `SetAllVolumes`: one level (0...1) per channel.
+    public func setAllVolumes(_ levels: [Float], context: String = GUIDString.null) throws(AudioError) {
+        try hub.requestChange(instance, channels: levels, context: context)
+    }
+}
