@@ -66,18 +66,25 @@ extension SessionHub {
 
     /// The endpoint's volume as published now (unity when none or malformed).
     func endpointVolume(_ endpoint: EndpointDescriptor) -> EndpointVolumeRecord {
-        let text = volumeSubject(of: endpoint).flatMap { engine.client.property(SessionMetadata.endpointVolumeKey, of: $0) }
-        return text.flatMap { decodeEndpointVolume($0, for: endpoint) } ?? unityVolume(endpoint)
+        guard let subject = volumeSubject(of: endpoint) else { return unityVolume(endpoint) }
+        return newestEndpointVolume(readValues(SessionMetadata.endpointVolumeKey, of: subject), for: endpoint)
+            ?? unityVolume(endpoint)
+    }
+
+    /// The newest valid volume among `values` (nil when none is valid).
+    private func newestEndpointVolume(_ values: [String], for endpoint: EndpointDescriptor) -> EndpointVolumeRecord? {
+        values.compactMap { decodeEndpointVolume($0, for: endpoint) }.max { $0.sequence < $1.sequence }
     }
 
     private func unityVolume(_ endpoint: EndpointDescriptor) -> EndpointVolumeRecord {
-        EndpointVolumeRecord.unity(channels: min(endpoint.channelCount, SessionMetadata.maximumChannels))
+        EndpointVolumeRecord.unity(server: serverName, channels: min(endpoint.channelCount, SessionMetadata.maximumChannels))
     }
 
     /// `text` as the volume of `endpoint`, or nil (logged) when malformed.
     private func decodeEndpointVolume(_ text: String, for endpoint: EndpointDescriptor) -> EndpointVolumeRecord? {
         let key = SessionMetadata.endpointVolumeKey
-        guard let record = SessionMetadata.decode(EndpointVolumeRecord.self, from: text, key: key) else { return nil }
+        guard let record = SessionMetadata.decode(EndpointVolumeRecord.self, from: text, key: key),
+              record.server == serverName else { return nil }
         guard record.channelDB.count == unityVolume(endpoint).channelDB.count else {
             MetadataLog.ignored(key: key, reason: "\(record.channelDB.count) channel levels for \(endpoint.channelCount) channels")
             return nil
@@ -100,8 +107,7 @@ extension SessionHub {
         modify(&record)
         record.context = context
         record.sequence = Self.uniqueSequence()
-        guard engine.client.setProperty(SessionMetadata.endpointVolumeKey, of: subject,
-                                        to: SessionMetadata.encode(record), type: "application/json") else {
+        guard writeValue(SessionMetadata.endpointVolumeKey, of: subject, SessionMetadata.encode(record)) else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the volume of endpoint \(endpoint.id)")
         }
     }
@@ -111,12 +117,11 @@ extension SessionHub {
     func observeEndpointVolume(subject: UInt64) {
         guard let endpoint = engine.endpoints(includeVirtual: true).map(\.descriptor)
             .first(where: { volumeSubject(of: $0) == subject }) else { return }
-        var record = unityVolume(endpoint)
-        if let text = engine.client.property(SessionMetadata.endpointVolumeKey, of: subject) {
-            // Malformed values are logged and ignored: the last good one stays.
-            guard let decoded = decodeEndpointVolume(text, for: endpoint) else { return }
-            record = decoded
-        }
+        let values = readValues(SessionMetadata.endpointVolumeKey, of: subject)
+        let newest = newestEndpointVolume(values, for: endpoint)
+        // Malformed values are logged and ignored: the last good one stays.
+        guard values.isEmpty || newest != nil else { return }
+        let record = newest ?? unityVolume(endpoint)
         let actions = state.withLock { state -> [() -> Void] in
             let old = state.endpointVolumes[endpoint.id]
             state.endpointVolumes[endpoint.id] = record

@@ -31,7 +31,7 @@ extension SessionHub {
             guard state.local[key] == nil else { return }
             let identifier = "\(endpoint.id)|\(executable)%b\(guid)"
             let record = SessionRecord(
-                endpoint: endpoint.id, guid: guid, identifier: identifier, instance: "\(identifier)|\(pid)",
+                server: serverName, endpoint: endpoint.id, guid: guid, identifier: identifier, instance: "\(identifier)|\(pid)",
                 pid: pid, state: .inactive,
                 channels: [Float](repeating: 1, count: min(max(endpoint.channelCount, 1), SessionMetadata.maximumChannels)))
             state.local[key] = LocalSession(record: record)
@@ -98,8 +98,7 @@ extension SessionHub {
     func publishLocked(_ state: inout State, key: String) {
         guard ownUUID != 0, state.local[key] != nil else { return }
         state.local[key]!.record.revision += 1
-        engine.client.setProperty(key, of: ownUUID, to: SessionMetadata.encode(state.local[key]!.record),
-                                  type: "application/json")
+        writeValue(key, of: ownUUID, SessionMetadata.encode(state.local[key]!.record))
     }
 
     /// Changes this process's session `instance` with `modify` (which may
@@ -148,41 +147,49 @@ extension SessionHub {
         let request = SessionRequest(sequence: Self.uniqueSequence(), volume: volume, mute: mute,
                                      channels: channels, context: context)
         let key = SessionMetadata.requestKey(endpoint: record.endpoint, guid: record.guid)
-        guard engine.client.setProperty(key, of: subject, to: SessionMetadata.encode(request), type: "application/json") else {
+        guard writeValue(key, of: subject, SessionMetadata.encode(request)) else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the change request for session \(instance)")
         }
     }
 
-    /// Applies a request another process wrote on this process's client, once.
+    /// Applies the requests another process wrote on this process's client
+    /// that are newer than the last one applied, oldest first.
     func serveRequest(key: String) {
-        guard let text = engine.client.property(key, of: ownUUID),
-              let request = SessionMetadata.decode(SessionRequest.self, from: text, key: key) else { return }
+        let requests = readValues(key, of: ownUUID)
+            .compactMap { SessionMetadata.decode(SessionRequest.self, from: $0, key: key) }
+            .sorted { $0.sequence < $1.sequence }
+        guard !requests.isEmpty else { return }
         let sessionKey = SessionMetadata.sessionPrefix + key.dropFirst(SessionMetadata.requestPrefix.count)
         state.withLock { state in
             guard var session = state.local[sessionKey] else {
                 MetadataLog.ignored(key: key, reason: "no such session in this process")
                 return
             }
-            guard session.lastRequest != request.sequence else { return }
-            if let channels = request.channels, channels.count != session.record.channels.count {
-                MetadataLog.ignored(key: key, reason: "\(channels.count) channel volumes for \(session.record.channels.count) channels")
-                return
+            var changed = false
+            for request in requests where request.sequence > session.lastRequest ?? 0 {
+                session.lastRequest = request.sequence
+                if let channels = request.channels, channels.count != session.record.channels.count {
+                    MetadataLog.ignored(key: key, reason: "\(channels.count) channel volumes for \(session.record.channels.count) channels")
+                    continue
+                }
+                if let volume = request.volume { session.record.volume = volume }
+                if let mute = request.mute { session.record.mute = mute }
+                if let channels = request.channels { session.record.channels = channels }
+                session.record.context = request.context
+                changed = true
             }
-            session.lastRequest = request.sequence
-            if let volume = request.volume { session.record.volume = volume }
-            if let mute = request.mute { session.record.mute = mute }
-            if let channels = request.channels { session.record.channels = channels }
-            session.record.context = request.context
             state.local[sessionKey] = session
+            guard changed else { return }
             applyGainsLocked(&state, endpoint: session.record.endpoint)
             publishLocked(&state, key: sessionKey)
         }
     }
 
-    /// A number no other request on the server is likely to carry.
+    /// Wall-clock nanoseconds: orders requests and endpoint volumes written
+    /// by different processes (the newest wins).
     static func uniqueSequence() -> UInt64 {
         var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(getpid()) << 44 ^ UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import JackEngine
 
 // Reading what other processes (and this one) published, and turning the
@@ -7,16 +8,20 @@ extension SessionHub {
     /// its changes call for. A malformed record is logged and ignored (the
     /// last good one stays); a removed one is forgotten.
     func observeSession(subject: UInt64, key: String, raisingEvents: Bool = true) {
-        let text = engine.client.property(key, of: subject)
-        var record: SessionRecord?
-        if let text {
-            guard let decoded = SessionMetadata.decode(SessionRecord.self, from: text, key: key) else { return }
+        let values = readValues(key, of: subject)
+        let valid = values.compactMap { SessionMetadata.decode(SessionRecord.self, from: $0, key: key) }.filter { decoded in
+            guard decoded.server == serverName else { return false }
             guard SessionMetadata.sessionKey(endpoint: decoded.endpoint, guid: decoded.guid) == key else {
                 MetadataLog.ignored(key: key, reason: "the record names another session than its key")
-                return
+                return false
             }
-            record = decoded
+            return true
         }
+        // Nothing valid among values that exist: keep the last good record.
+        guard values.isEmpty || !valid.isEmpty else { return }
+        var record = valid.max { $0.revision < $1.revision }
+        // A record left behind by a process that is gone is no session.
+        if let pid = record?.pid, kill(pid, 0) != 0 && errno == ESRCH { record = nil }
         let id = "\(subject) \(key)"
         let actions = state.withLock { state -> [() -> Void] in
             let old = state.observed[id]?.record

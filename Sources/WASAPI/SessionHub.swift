@@ -30,6 +30,7 @@ final class SessionHub: @unchecked Sendable {
     let executable: String
     let pid: Int32
     let duckingStore: DuckingPreferenceStore
+    let mirror: SessionMirror
     let state: Mutex<State>
     private var listener: AudioEngine.ListenerToken?
 
@@ -89,6 +90,7 @@ final class SessionHub: @unchecked Sendable {
         executable = Self.executablePath()
         pid = getpid()
         duckingStore = DuckingPreferenceStore(serverName: serverName)
+        mirror = SessionMirror(serverName: serverName)
         var initial = State()
         initial.ducking = duckingStore.load()
         state = Mutex(initial)
@@ -100,8 +102,8 @@ final class SessionHub: @unchecked Sendable {
         if let listener { engine.removeListener(listener) }
         let keys = state.withLock { Array($0.local.keys) }
         for key in keys {
-            engine.client.removeProperty(key, of: ownUUID)
-            engine.client.removeProperty(SessionMetadata.requestPrefix + key.dropFirst(SessionMetadata.sessionPrefix.count), of: ownUUID)
+            removeValue(key, of: ownUUID)
+            removeValue(SessionMetadata.requestPrefix + key.dropFirst(SessionMetadata.sessionPrefix.count), of: ownUUID)
         }
     }
 
@@ -170,16 +172,20 @@ final class SessionHub: @unchecked Sendable {
     /// Rereads every session record and endpoint volume on the server.
     private func resynchronize(raisingEvents: Bool) {
         let client = engine.client
-        let present = Set(client.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map { "\($0.subject) \($0.key)" })
+        var present = Set(client.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map { "\($0.subject) \($0.key)" })
+        for (subject, value) in mirror.values(withKeyPrefix: SessionMetadata.sessionPrefix) {
+            guard let record = SessionMetadata.decode(SessionRecord.self, from: value, key: "mirror") else { continue }
+            present.insert("\(subject) \(SessionMetadata.sessionKey(endpoint: record.endpoint, guid: record.guid))")
+        }
         let known = state.withLock { Set($0.observed.keys) }
         for id in present.union(known) {
             let parts = id.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, let subject = UInt64(parts[0]) else { continue }
             observeSession(subject: subject, key: String(parts[1]), raisingEvents: raisingEvents)
         }
-        for (subject, _, _) in client.properties(withKeyPrefix: SessionMetadata.endpointVolumeKey) {
-            observeEndpointVolume(subject: subject)
-        }
+        let volumeSubjects = client.properties(withKeyPrefix: SessionMetadata.endpointVolumeKey).map(\.subject)
+            + mirror.values(withKeyPrefix: SessionMetadata.endpointVolumeKey).map(\.subject)
+        for subject in Set(volumeSubjects) { observeEndpointVolume(subject: subject) }
         reloadDuckingPreference()
     }
 
@@ -215,6 +221,28 @@ final class SessionHub: @unchecked Sendable {
             return held.subtracting(state.exclusiveHeld)
         }
         for endpoint in newlyHeld { disconnect(endpoint: endpoint, reason: .exclusiveModeOverride, localOnly: true) }
+    }
+
+    // MARK: Values
+
+    /// The value of `key` on `subject` as JACK metadata and as mirrored
+    /// (``SessionMirror``): zero, one or two untrusted strings.
+    func readValues(_ key: String, of subject: UInt64) -> [String] {
+        [engine.client.property(key, of: subject), mirror.read(key, of: subject)].compactMap { $0 }
+    }
+
+    /// Writes `value` for `key` on `subject` to the mirror, then as JACK
+    /// metadata, whose change notifies every process on the server.
+    /// - Returns: whether JACK took it (and so sent the notification).
+    @discardableResult
+    func writeValue(_ key: String, of subject: UInt64, _ value: String) -> Bool {
+        mirror.write(key, of: subject, value: value)
+        return engine.client.setProperty(key, of: subject, to: value, type: "application/json")
+    }
+
+    func removeValue(_ key: String, of subject: UInt64) {
+        mirror.remove(key, of: subject)
+        engine.client.removeProperty(key, of: subject)
     }
 
     private static func executablePath() -> String {

@@ -73,6 +73,9 @@ protocol Validating {
 /// The published state of one session (the owner writes it after every change).
 struct SessionRecord: Codable, Equatable, Sendable, Validating {
     var version = 1
+    /// The JACK server's name: JACK's metadata database is shared by every
+    /// server of the user, and subject UUIDs repeat between servers.
+    var server: String
     var endpoint: String
     var guid: String
     /// IAudioSessionControl2::GetSessionIdentifier.
@@ -138,14 +141,16 @@ struct SessionRequest: Codable, Equatable, Sendable, Validating {
 /// dB within ``AudioEndpointVolume/minimumDB``...``AudioEndpointVolume/maximumDB``.
 struct EndpointVolumeRecord: Codable, Equatable, Sendable, Validating {
     var version = 1
+    /// The JACK server's name (see ``SessionRecord/server``).
+    var server: String
     var masterDB: Float = 0
     var channelDB: [Float]
     var mute = false
     var context = GUIDString.null
     var sequence: UInt64 = 0
 
-    static func unity(channels: Int) -> EndpointVolumeRecord {
-        EndpointVolumeRecord(channelDB: [Float](repeating: 0, count: max(channels, 1)))
+    static func unity(server: String, channels: Int) -> EndpointVolumeRecord {
+        EndpointVolumeRecord(server: server, channelDB: [Float](repeating: 0, count: max(channels, 1)))
     }
 
     var problem: String? {

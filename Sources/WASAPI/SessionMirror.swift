@@ -1,0 +1,77 @@
+import Glibc
+
+/// A copy of every session and endpoint-volume value this library writes
+/// as JACK metadata, in a per-user, per-server directory, so that every
+/// process on the server can read it whatever happened to JACK's database.
+///
+/// Why: jackd2 keeps metadata in one Berkeley DB per user
+/// (`/dev/shm/jack_db-UID`), shared by all servers, and deletes it when any
+/// server stops. A process that opened the database before that keeps the
+/// deleted copy, one that opens it afterwards gets a new one, and the two no
+/// longer see each other's values (the change notifications still arrive:
+/// the server sends them). Readers therefore take the newer of the metadata
+/// value and this copy (see ``SessionHub/readValues(_:of:)``), and check
+/// both as untrusted input.
+///
+/// Files: `$XDG_RUNTIME_DIR` (else `/tmp`) `/wasapi-jack-UID-SERVER/SUBJECT_KEY`,
+/// the directory mode 0700, each file replaced atomically.
+///
+/// Thread safety: any control thread.
+struct SessionMirror: Sendable {
+    let directory: String
+
+    init(serverName: String) {
+        let base = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? "/tmp"
+        directory = "\(base)/wasapi-jack-\(getuid())-\(safeFileComponent(serverName))"
+    }
+
+    private func path(_ key: String, of subject: UInt64) -> String {
+        "\(directory)/\(subject)_\(safeFileComponent(key))"
+    }
+
+    /// Stores `value` for `key` on `subject`; whether it was written.
+    @discardableResult
+    func write(_ key: String, of subject: UInt64, value: String) -> Bool {
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST { return false }
+        let target = path(key, of: subject)
+        let temporary = target + ".\(getpid()).tmp"
+        guard let file = fopen(temporary, "w") else { return false }
+        let written = fputs(value, file) >= 0
+        fclose(file)
+        guard written, rename(temporary, target) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        return true
+    }
+
+    /// The stored value (at most ``SessionMetadata/maximumLength`` bytes are
+    /// read; longer is returned cut, and fails to decode).
+    func read(_ key: String, of subject: UInt64) -> String? { readFile(path(key, of: subject)) }
+
+    func remove(_ key: String, of subject: UInt64) { unlink(path(key, of: subject)) }
+
+    /// The values of every stored key that starts with `prefix`, with their subjects.
+    func values(withKeyPrefix prefix: String) -> [(subject: UInt64, value: String)] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        let namePrefix = safeFileComponent(prefix)
+        var found: [(UInt64, String)] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let parts = name.split(separator: "_", maxSplits: 1)
+            guard parts.count == 2, let subject = UInt64(parts[0]), parts[1].hasPrefix(namePrefix),
+                  !name.hasSuffix(".tmp"), let value = readFile("\(directory)/\(name)") else { continue }
+            found.append((subject, value))
+        }
+        return found
+    }
+
+    private func readFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: SessionMetadata.maximumLength + 1)
+        let count = fread(&buffer, 1, buffer.count, file)
+        return String(decoding: buffer.prefix(count), as: UTF8.self)
+    }
+}
