@@ -153,7 +153,9 @@ extension SessionHub {
     }
 
     /// Applies the requests another process wrote on this process's client
-    /// that are newer than the last one applied, oldest first.
+    /// (as metadata and as mirrored) that were not applied yet, oldest first.
+    /// The last 32 sequence numbers are remembered, so that no value, however
+    /// large its number, can block the requests that follow it.
     func serveRequest(key: String) {
         let requests = readValues(key, of: ownUUID)
             .compactMap { SessionMetadata.decode(SessionRequest.self, from: $0, key: key) }
@@ -166,8 +168,8 @@ extension SessionHub {
                 return
             }
             var changed = false
-            for request in requests where request.sequence > session.lastRequest ?? 0 {
-                session.lastRequest = request.sequence
+            for request in requests where !session.appliedRequests.contains(request.sequence) {
+                session.appliedRequests = Array((session.appliedRequests + [request.sequence]).suffix(32))
                 if let channels = request.channels, channels.count != session.record.channels.count {
                     MetadataLog.ignored(key: key, reason: "\(channels.count) channel volumes for \(session.record.channels.count) channels")
                     continue

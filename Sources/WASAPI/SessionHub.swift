@@ -50,8 +50,8 @@ final class SessionHub: @unchecked Sendable {
         var members: [ObjectIdentifier: Member] = [:]
         /// A stream has been a member (the session expires when the last leaves).
         var hadMembers = false
-        /// The last request sequence applied (each is applied once).
-        var lastRequest: UInt64?
+        /// The sequence numbers of the last requests applied (each is applied once).
+        var appliedRequests: [UInt64] = []
     }
 
     struct Observed {

@@ -16,11 +16,14 @@ struct EndpointVolumeCommand: ParsableCommand {
     @Argument(help: "The volume as an audio-tapered scalar from 0 to 1 (linear in dB from -96 to 0 dB).")
     var level: Float?
 
-    @Option(help: "The volume in dB, from -96 to 0.")
+    @Option(help: "The volume in dB, from -96 to 0 (write a negative value as --db=-6).")
     var db: Float?
 
     @Option(help: "on or off.")
     var mute: OnOff?
+
+    @Option(help: "The event context GUID the endpoint's volume callbacks receive (default: a new one).")
+    var context: String?
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -50,7 +53,7 @@ struct EndpointVolumeCommand: ParsableCommand {
                 throw CommandFailure("endpoint '\(endpoint.id)' is not present; run `wasapi-jack devices` to list the active ones")
             }
             let volume = try endpoint.activateEndpointVolume()
-            let context = GUIDString.random()
+            let context = self.context ?? GUIDString.random()
             if let level { try volume.setMasterVolumeLevelScalar(level, context: context) }
             if let db { try volume.setMasterVolumeLevel(db, context: context) }
             if let mute { try volume.setMute(mute == .on, context: context) }

@@ -176,3 +176,19 @@ func withConfigDirectory(_ directory: String, _ body: () async throws -> Void) a
     defer { unsetenv("WASAPI_JACK_CONFIG_DIR") }
     try await body()
 }
+
+/// An AudioEndpointVolumeCallback that records every notification.
+final class RecordingEndpointVolumeCallback: AudioEndpointVolumeCallback {
+    private let calls = Mutex<[AudioVolumeNotificationData]>([])
+    var recorded: [AudioVolumeNotificationData] { calls.withLock { $0 } }
+
+    func onNotify(_ data: AudioVolumeNotificationData) { calls.withLock { $0.append(data) } }
+
+    /// Waits (polling) until a notification satisfying `predicate` arrived, up to `seconds`.
+    func wait(seconds: Double = 5, for predicate: (AudioVolumeNotificationData) -> Bool) async -> Bool {
+        for _ in 0..<Int(seconds * 100) where !recorded.contains(where: predicate) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return recorded.contains(where: predicate)
+    }
+}
