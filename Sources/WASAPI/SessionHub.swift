@@ -198,10 +198,14 @@ final class SessionHub: @unchecked Sendable {
         }
     }
 
-    /// Raises OnSessionDisconnected for the sessions on `endpoint` (nil: all).
+    /// Raises OnSessionDisconnected for the sessions on `endpoint` (nil:
+    /// all); `localOnly`: this process's sessions that hold no exclusive stream.
     func disconnect(endpoint: String?, reason: AudioSessionDisconnectReason, localOnly: Bool = false) {
         let actions = state.withLock { state -> [() -> Void] in
-            var instances = Set(state.local.values.map(\.record).filter { endpoint == nil || $0.endpoint == endpoint }.map(\.instance))
+            var instances = Set(state.local.values.filter { session in
+                (endpoint == nil || session.record.endpoint == endpoint)
+                    && !(localOnly && session.members.values.contains { $0.gains == .endpointOnly })
+            }.map(\.record.instance))
             if !localOnly {
                 instances.formUnion(state.observed.values.map(\.record).filter { endpoint == nil || $0.endpoint == endpoint }.map(\.instance))
             }

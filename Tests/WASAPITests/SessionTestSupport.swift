@@ -192,3 +192,13 @@ final class RecordingEndpointVolumeCallback: AudioEndpointVolumeCallback {
         return recorded.contains(where: predicate)
     }
 }
+
+/// An AudioSessionNotification that records the GUIDs of created sessions.
+final class RecordingSessionNotification: AudioSessionNotification {
+    private let guids = Mutex<[String]>([])
+    var recorded: [String] { guids.withLock { $0 } }
+
+    func onSessionCreated(_ session: AudioSessionControl) {
+        if let guid = try? session.getSessionGUID() { guids.withLock { $0.append(guid) } }
+    }
+}

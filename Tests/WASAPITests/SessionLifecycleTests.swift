@@ -1,0 +1,81 @@
+import Foundation
+import JackEngine
+import JackTestSupport
+import Testing
+import WASAPI
+
+/// Session state, identity, notifications and disconnect reasons against a real jackd.
+@Suite("Session lifecycle")
+struct SessionLifecycleTests {
+    @Test("created, inactive, active, inactive, expired; listed by the enumerator; disconnected by exclusive use and by server shutdown")
+    func lifecycle() async throws {
+        try await withJackServer { server in
+            try await Self.run(server: server)
+        }
+    }
+
+    static func run(server: JackServerProcess) async throws {
+        let enumerator = try MMDeviceEnumerator(serverName: server.name)
+        let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+        let manager = device.activateSessionManager()
+        let created = RecordingSessionNotification()
+        manager.registerSessionNotification(created)
+
+        let guid = GUIDString.random()
+        var client: AudioClient? = try device.activateAudioClient()
+        try client!.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 0,
+                               format: try client!.getMixFormat(), sessionGUID: guid)
+        let control = try client!.getSessionControl()
+        let events = RecordingSessionEvents()
+        try control.registerAudioSessionNotification(events)
+        #expect(throws: AudioError.self) { try control.registerAudioSessionNotification(events) }
+        #expect(try control.getState() == .inactive)
+        #expect(try control.getSessionGUID() == guid && control.getProcessId() == getpid())
+        #expect(try control.getSessionIdentifier().hasPrefix(device.id + "|") && control.getSessionIdentifier().hasSuffix("%b" + guid))
+        #expect(try control.getSessionInstanceIdentifier() == control.getSessionIdentifier() + "|\(getpid())")
+        #expect(try control.isSystemSoundsSession() == false && control.channelAudioVolume().getChannelCount() == 2)
+        for _ in 0..<500 where !created.recorded.contains(guid) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(created.recorded.contains(guid), "session created notification")
+        #expect(try manager.getSessionEnumerator().sessions.contains { try $0.getSessionGUID() == guid })
+
+        // Bad input: typed errors, nothing changed.
+        let volume = control.simpleAudioVolume()
+        #expect(throws: AudioError.self) { try volume.setMasterVolume(1.01) }
+        #expect(throws: AudioError.self) { try volume.setMasterVolume(.nan) }
+        #expect(throws: AudioError.self) { try volume.setMute(true, context: "not a GUID") }
+        #expect(throws: AudioError.self) { try control.channelAudioVolume().setAllVolumes([0.5]) }
+        #expect(throws: AudioError.self) { try control.setDisplayName(String(repeating: "n", count: 201)) }
+        #expect(throws: AudioError.self) {
+            let other = try device.activateAudioClient()
+            try other.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 0, format: try other.getMixFormat(),
+                                 sessionGUID: "not-a-guid")
+        }
+        #expect(try volume.getMasterVolume() == 1 && volume.getMute() == false)
+
+        let context = GUIDString.random()
+        try control.setDisplayName("Lifecycle", context: context)
+        try client!.start()
+        try client!.stop()
+        client = nil
+        let expected: [RecordingSessionEvents.Call] = [.displayName("Lifecycle", context: context), .state(.active),
+                                                        .state(.inactive), .state(.expired)]
+        for _ in 0..<500 where events.recorded != expected { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(events.recorded == expected)
+        #expect(try control.getState() == .expired)
+
+        // An exclusive stream disconnects the other sessions on the endpoint.
+        let shared = try device.activateAudioClient()
+        try shared.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 0, format: try shared.getMixFormat(),
+                              sessionGUID: GUIDString.random())
+        let sharedEvents = RecordingSessionEvents()
+        try shared.getSessionControl().registerAudioSessionNotification(sharedEvents)
+        let exclusive = try device.activateAudioClient()
+        try exclusive.initialize(shareMode: .exclusive, streamFlags: [], bufferDuration: 13_333, format: try exclusive.getMixFormat())
+        #expect(await sharedEvents.wait(for: .disconnected(.exclusiveModeOverride)), "\(sharedEvents.recorded)")
+
+        // The server going away disconnects every session.
+        server.stop()
+        #expect(await sharedEvents.wait(for: .disconnected(.serverShutdown)), "\(sharedEvents.recorded)")
+        _ = exclusive
+    }
+}
