@@ -25,7 +25,7 @@ public struct StreamFlags: OptionSet, Sendable, Hashable {
     public static let srcDefaultQuality = StreamFlags(rawValue: 0x0800_0000)
     /// Any valid PCM or float format is converted to the mix format.
     public static let autoConvertPCM = StreamFlags(rawValue: 0x8000_0000)
-    /// `AUDCLNT_SESSIONFLAGS_*` accepted (and kept for the sessions issue).
+    /// `AUDCLNT_SESSIONFLAGS_*`: accepted; a volume mixer decides what to show.
     public static let sessionExpireWhenUnowned = StreamFlags(rawValue: 0x1000_0000)
     public static let sessionDisplayHide = StreamFlags(rawValue: 0x2000_0000)
     public static let sessionDisplayHideWhenExpired = StreamFlags(rawValue: 0x4000_0000)

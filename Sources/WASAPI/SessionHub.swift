@@ -160,6 +160,10 @@ final class SessionHub: @unchecked Sendable {
         case .propertyChanged(_, nil):
             resynchronize(raisingEvents: true)
             followExclusiveUse()
+        case .connectionsChanged:
+            // A process that went away disconnected its ports: forget its sessions
+            // (it cannot unpublish them after a crash), and undo its ducking.
+            forgetSessionsOfEndedProcesses()
         case let .endpointPresenceChanged(id, false):
             disconnect(endpoint: id, reason: .deviceRemoval)
         case .serverShutDown:
@@ -214,6 +218,13 @@ final class SessionHub: @unchecked Sendable {
             }
         }
         actions.forEach { $0() }
+    }
+
+    private func forgetSessionsOfEndedProcesses() {
+        let ended = state.withLock { state in
+            state.observed.values.filter { kill($0.record.pid, 0) != 0 && errno == ESRCH }.map { ($0.subject, $0.key) }
+        }
+        for (subject, key) in ended { observeSession(subject: subject, key: key) }
     }
 
     /// Exclusive use taken on an endpoint disconnects this process's sessions there.
