@@ -98,6 +98,8 @@ extension SessionHub {
     func publishLocked(_ state: inout State, key: String) {
         guard ownUUID != 0, state.local[key] != nil else { return }
         state.local[key]!.record.revision += 1
+        state.unechoed[key, default: []].append(state.local[key]!.record)
+        state.unechoed[key] = state.unechoed[key]!.suffix(64)
         writeValue(key, of: ownUUID, SessionMetadata.encode(state.local[key]!.record))
     }
 

@@ -6,8 +6,15 @@ import JackEngine
 extension SessionHub {
     /// Rereads the session record `key` on `subject` and raises the events
     /// its changes call for. A malformed record is logged and ignored (the
-    /// last good one stays); a removed one is forgotten.
+    /// last good one stays); a removed one is forgotten. For this process's
+    /// own sessions, every record published since the last echo is taken in
+    /// turn instead, so that no state is skipped.
     func observeSession(subject: UInt64, key: String, raisingEvents: Bool = true) {
+        if subject == ownUUID && subject != 0,
+           let chain = state.withLock({ $0.unechoed.removeValue(forKey: key) }), !chain.isEmpty {
+            apply(chain, subject: subject, key: key, raisingEvents: raisingEvents)
+            return
+        }
         let values = readValues(key, of: subject)
         let valid = values.compactMap { SessionMetadata.decode(SessionRecord.self, from: $0, key: key) }.filter { decoded in
             guard decoded.server == serverName else { return false }
@@ -22,22 +29,31 @@ extension SessionHub {
         var record = valid.max { $0.revision < $1.revision }
         // A record left behind by a process that is gone is no session.
         if let pid = record?.pid, kill(pid, 0) != 0 && errno == ESRCH { record = nil }
+        apply([record], subject: subject, key: key, raisingEvents: raisingEvents)
+    }
+
+    /// Takes `records` (nil: removed) in turn as the session's record.
+    private func apply(_ records: [SessionRecord?], subject: UInt64, key: String, raisingEvents: Bool) {
         let id = "\(subject) \(key)"
         let actions = state.withLock { state -> [() -> Void] in
-            let old = state.observed[id]?.record
-            if let record {
-                state.observed[id] = Observed(subject: subject, key: key, record: record)
-            } else {
-                state.observed.removeValue(forKey: id)
+            var actions: [() -> Void] = []
+            for record in records {
+                let old = state.observed[id]?.record
+                if let record {
+                    state.observed[id] = Observed(subject: subject, key: key, record: record)
+                } else {
+                    state.observed.removeValue(forKey: id)
+                }
+                guard old != record else { continue }
+                if old?.communications != record?.communications || old?.state != record?.state {
+                    applyGainsLocked(&state, endpoint: (record ?? old)?.endpoint)
+                }
+                guard raisingEvents else { continue }
+                actions += sessionEvents(old: old, new: record, state: state)
+                    + creationEvents(old: old, new: record, subject: subject, key: key, state: state)
+                    + duckEvents(old: old, new: record, state: state)
             }
-            guard old != record else { return [] }
-            if old?.communications != record?.communications || old?.state != record?.state {
-                applyGainsLocked(&state, endpoint: (record ?? old)?.endpoint)
-            }
-            guard raisingEvents else { return [] }
-            return sessionEvents(old: old, new: record, state: state)
-                + creationEvents(old: old, new: record, subject: subject, key: key, state: state)
-                + duckEvents(old: old, new: record, state: state)
+            return actions
         }
         actions.forEach { $0() }
     }

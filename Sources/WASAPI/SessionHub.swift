@@ -73,6 +73,10 @@ final class SessionHub: @unchecked Sendable {
         var local: [String: LocalSession] = [:]
         /// By "subject key".
         var observed: [String: Observed] = [:]
+        /// This process's records published since JACK last echoed them, by
+        /// session key: every state they went through raises its events, in
+        /// order, even when several changes come before one echo.
+        var unechoed: [String: [SessionRecord]] = [:]
         var endpointVolumes: [String: EndpointVolumeRecord] = [:]
         var ducking = DuckingPreference.reduceBy80Percent
         var exclusiveHeld: Set<String> = []
