@@ -6,7 +6,8 @@ struct WasapiJack: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wasapi-jack",
         abstract: "The Windows Audio Session API model on JACK.",
-        subcommands: [Demo.self, Devices.self, SetDefault.self, Ports.self, Play.self, Record.self])
+        subcommands: [Demo.self, Devices.self, SetDefault.self, Ports.self, Play.self, Record.self,
+                      MonitorCommand.self, LatencyCommand.self])
 }
 
 /// Options every command that talks to JACK shares.
