@@ -23,13 +23,15 @@ let package = Package(
             name: "CSampleRate", pkgConfig: "samplerate",
             providers: [.apt(["libsamplerate0-dev"])]),
         .systemLibrary(name: "CLinuxSystem"),
+        // The C types of the in-callback mode (declarations only).
+        .systemLibrary(name: "CProcessCycle"),
 
         // Real-time primitives: SPSC frame ring, event, latest-value cells.
         .target(name: "Realtime", dependencies: ["CLinuxSystem"]),
         // Wave formats, sample conversion, channel maps, resampling.
         .target(name: "PCM", dependencies: ["Realtime", "CSampleRate"]),
         // The JACK client, its process callback and stream slots.
-        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CLinuxSystem"]),
+        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle"]),
         // The public WASAPI-shaped API.
         .target(name: "WASAPI", dependencies: ["JackEngine", "PCM", "Realtime"]),
         // Tone measurements shared by the command-line tool and the tests.
@@ -38,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis",
+                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

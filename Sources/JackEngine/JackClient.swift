@@ -45,10 +45,11 @@ public final class JackClient: @unchecked Sendable {
     private struct State {
         var handle: ClientHandle?
         var isActive = false
-        /// Installed slots, kept alive here until withdrawn and quiescent.
-        var installed: [Int: RealtimeBox<StreamSlot>] = [:]
+        /// Installed slots (their `RealtimeBox`es), kept alive here until
+        /// withdrawn and quiescent.
+        var installed: [InstalledSlot: any AnyObject & Sendable] = [:]
         /// Slots whose last cycle never finished (a hung server): never freed.
-        var leaked: [RealtimeBox<StreamSlot>] = []
+        var leaked: [any AnyObject & Sendable] = []
     }
 
     /// Opens a client on `serverName` (nil: the default server, or
@@ -127,6 +128,13 @@ public final class JackClient: @unchecked Sendable {
     /// inputs as playback latency. Control path.
     public func reportLatency(of port: JackPort, isOutput: Bool, frames: ClosedRange<Int>) {
         latencies.set(port, isOutput: isOutput, frames: frames)
+        _ = withHandle { jack_recompute_total_latencies($0) }
+    }
+
+    /// Reports `inputs` and `outputs` as one in-callback stream that adds no
+    /// latency: JACK's latencies pass through it unchanged. Control path.
+    public func reportPassThroughLatency(inputs: [JackPort], outputs: [JackPort]) {
+        latencies.setPassThrough(inputs: inputs, outputs: outputs)
         _ = withHandle { jack_recompute_total_latencies($0) }
     }
 
@@ -209,25 +217,38 @@ public final class JackClient: @unchecked Sendable {
     // MARK: Streams
 
     /// Hands `slot` to the process callback; it runs from the next cycle on.
-    /// Returns the slot's index for ``uninstall(_:)``.
-    public func install(_ slot: RealtimeBox<StreamSlot>) throws(JackError) -> Int {
-        let result = state.withLock { state -> Result<Int, JackError> in
+    /// - Returns: the token for ``uninstall(_:)``.
+    /// - Throws: ``JackError/tooManyStreams(limit:)`` when the table is full.
+    public func install(_ slot: RealtimeBox<StreamSlot>) throws(JackError) -> InstalledSlot {
+        try install(slot, kind: .stream, pointer: UnsafeMutableRawPointer(slot.pointer))
+    }
+
+    /// Hands an in-callback `slot` to the process callback, which runs it
+    /// before the stream slots from the next cycle on.
+    public func install(_ slot: RealtimeBox<CallbackSlot>) throws(JackError) -> InstalledSlot {
+        try install(slot, kind: .callback, pointer: UnsafeMutableRawPointer(slot.pointer))
+    }
+
+    private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind,
+                         pointer: UnsafeMutableRawPointer) throws(JackError) -> InstalledSlot {
+        let result = state.withLock { state -> Result<InstalledSlot, JackError> in
             guard state.handle != nil else { return .failure(.clientClosed) }
-            guard let index = graph.pointer.pointee.publish(slot.pointer) else {
-                return .failure(.tooManyStreams(limit: ProcessGraph.slotCapacity))
+            guard let index = graph.pointer.pointee.publish(pointer, kind: kind) else {
+                return .failure(.tooManyStreams(limit: ProcessGraph.capacity(of: kind)))
             }
-            state.installed[index] = slot
-            return .success(index)
+            let token = InstalledSlot(kind: kind, index: index)
+            state.installed[token] = box
+            return .success(token)
         }
         return try result.get()
     }
 
-    /// Withdraws the slot at `index` and returns once the process callback can
+    /// Withdraws an installed slot and returns once the process callback can
     /// no longer touch it, so its memory may be freed.
-    public func uninstall(_ index: Int) {
-        let slot = state.withLock { state -> RealtimeBox<StreamSlot>? in
-            guard let slot = state.installed[index] else { return nil }
-            graph.pointer.pointee.withdraw(at: index)
+    public func uninstall(_ token: InstalledSlot) {
+        let slot = state.withLock { state -> (any AnyObject & Sendable)? in
+            guard let slot = state.installed[token] else { return nil }
+            graph.pointer.pointee.withdraw(token)
             return slot
         }
         guard let slot else { return }
@@ -235,7 +256,7 @@ public final class JackClient: @unchecked Sendable {
             state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
         }
         state.withLock { state in
-            state.installed[index] = nil
+            state.installed[token] = nil
             // A cycle that never finished may still hold the pointer: leak the
             // slot rather than free memory the process thread could touch.
             if !quiescent { state.leaked.append(slot) }
@@ -284,4 +305,11 @@ public final class JackClient: @unchecked Sendable {
         guard let opened = result, let value = opened else { throw .clientClosed }
         return value
     }
+}
+
+/// Names a slot installed in a client's process callback, for ``JackClient/uninstall(_:)``.
+public struct InstalledSlot: Hashable, Sendable {
+    enum Kind: Hashable, Sendable { case stream, callback }
+    let kind: Kind
+    let index: Int
 }

@@ -9,6 +9,11 @@ import Synchronization
 /// buffering and resampler); a capture stream's input port reports, as its
 /// playback latency, how long until the application receives what arrives.
 ///
+/// An in-callback stream's ports pass latency through unchanged, as JACK does
+/// for a client without a latency callback: its outputs report the largest
+/// capture latency of its inputs, its inputs the largest playback latency of
+/// its outputs.
+///
 /// Thread safety: ``set(_:isOutput:frames:)`` and ``remove(_:)`` from control
 /// threads; the callback runs on JACK's notification thread (not real-time),
 /// so a lock is fine here.
@@ -18,8 +23,16 @@ final class PortLatencies: Sendable {
         var frames: ClosedRange<Int>
     }
 
+    /// A pass-through group: an in-callback stream's inputs and outputs.
+    private struct Group: Sendable {
+        var inputs: [UInt]
+        var outputs: [UInt]
+    }
+
     /// By port handle address.
     private let entries = Mutex<[UInt: Entry]>([:])
+    /// By the address of the group's first port.
+    private let groups = Mutex<[UInt: Group]>([:])
 
     private static func key(_ port: JackPort) -> UInt { UInt(bitPattern: Int(bitPattern: port.handle)) }
 
@@ -29,6 +42,17 @@ final class PortLatencies: Sendable {
 
     func remove(_ port: JackPort) {
         entries.withLock { _ = $0.removeValue(forKey: Self.key(port)) }
+        let key = Self.key(port)
+        groups.withLock { $0 = $0.filter { !$0.value.inputs.contains(key) && !$0.value.outputs.contains(key) } }
+    }
+
+    /// Reports `inputs` and `outputs` as one stream that adds no latency.
+    /// ``remove(_:)`` of any of its ports drops the whole group.
+    func setPassThrough(inputs: [JackPort], outputs: [JackPort]) {
+        guard let first = (inputs + outputs).first else { return }
+        groups.withLock {
+            $0[Self.key(first)] = Group(inputs: inputs.map(Self.key), outputs: outputs.map(Self.key))
+        }
     }
 
     /// Sets the ranges JACK asks for in `mode`.
@@ -41,6 +65,23 @@ final class PortLatencies: Sendable {
             var range = jack_latency_range_t(min: jack_nframes_t(entry.frames.lowerBound),
                                              max: jack_nframes_t(entry.frames.upperBound))
             jack_port_set_latency_range(port, mode, &range)
+        }
+        for group in groups.withLock({ Array($0.values) }) {
+            // Capture latency flows from inputs to outputs, playback latency back.
+            let (sources, targets) = mode == JackCaptureLatency ? (group.inputs, group.outputs)
+                                                                : (group.outputs, group.inputs)
+            var range = jack_latency_range_t(min: sources.isEmpty ? 0 : .max, max: 0)
+            for address in sources {
+                guard let port = OpaquePointer(bitPattern: address) else { continue }
+                var source = jack_latency_range_t(min: 0, max: 0)
+                jack_port_get_latency_range(port, mode, &source)
+                range.min = min(range.min, source.min)
+                range.max = max(range.max, source.max)
+            }
+            for address in targets {
+                guard let port = OpaquePointer(bitPattern: address) else { continue }
+                jack_port_set_latency_range(port, mode, &range)
+            }
         }
     }
 }

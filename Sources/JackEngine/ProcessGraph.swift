@@ -7,25 +7,29 @@ import Synchronization
 /// freed after `jack_client_close`, reached through the callbacks' `void *`
 /// argument: no Swift reference is retained or released on JACK's threads.
 ///
-/// - The process callback walks a fixed table of stream slots. A control thread
-///   publishes a slot by storing its pointer (release); it withdraws one by
-///   storing nil and then waiting until every cycle that may have loaded the
-///   old pointer has finished (``cyclesStarted`` / ``cyclesFinished``), before
-///   the slot's memory is freed.
+/// - The process callback walks two fixed ``SlotTable``s: in-callback slots
+///   (``CallbackSlot``, run first) and stream slots (``StreamSlot``). A
+///   control thread publishes a slot by storing its pointer (release); it
+///   withdraws one by storing nil and then waiting until every cycle that may
+///   have loaded the old pointer has finished (``cyclesStarted`` /
+///   ``cyclesFinished``), before the slot's memory is freed.
 /// - Each cycle publishes the cycle clock (``clock``) for `IAudioClock`.
 /// - The shutdown and xrun callbacks only record what happened in atomics.
 ///
 /// Thread safety: see each member. The struct lives in a ``RealtimeBox`` owned
 /// by ``JackClient``.
 public struct ProcessGraph: ~Copyable, @unchecked Sendable {
-    /// Slots in the table: the most streams one process can run at once.
-    public static let slotCapacity = 256
+    /// The most WASAPI streams one process can run at once.
+    public static let streamCapacity = 256
+    /// The most in-callback streams one process can run at once.
+    public static let callbackCapacity = 32
 
     /// The JACK client; set once before activation.
     let client: Atomic<OpaquePointer?> = Atomic(nil)
-    private let slots: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<StreamSlot>?>>
-    /// One past the highest slot index ever used, so the callback scans no further.
-    private let slotHighWater = Atomic<Int>(0)
+    /// ``StreamSlot`` pointers.
+    let streams = SlotTable(capacity: ProcessGraph.streamCapacity)
+    /// ``CallbackSlot`` pointers.
+    let callbacks = SlotTable(capacity: ProcessGraph.callbackCapacity)
     /// Cycles the process callback has begun.
     let cyclesStarted = Atomic<UInt64>(0)
     /// Cycles the process callback has completed.
@@ -41,35 +45,28 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// The eventfd the shutdown callback raises to wake the control thread.
     let shutdownNotifyDescriptor = Atomic<Int32>(-1)
 
-    init() {
-        slots = .allocate(capacity: Self.slotCapacity)
-        for index in 0..<Self.slotCapacity { (slots + index).initialize(to: Atomic(nil)) }
-    }
-
-    deinit {
-        slots.deinitialize(count: Self.slotCapacity)
-        slots.deallocate()
-    }
-
     // MARK: Control side
 
-    /// Publishes `slot` in a free entry and returns its index, or nil when full.
-    /// Control path; callers serialise through ``JackClient``.
-    func publish(_ slot: UnsafeMutablePointer<StreamSlot>) -> Int? {
-        for index in 0..<Self.slotCapacity where slots[index].load(ordering: .relaxed) == nil {
-            slots[index].store(slot, ordering: .releasing)
-            if index >= slotHighWater.load(ordering: .relaxed) {
-                slotHighWater.store(index + 1, ordering: .releasing)
-            }
-            return index
-        }
-        return nil
+    /// The size of the table for slots of `kind`.
+    static func capacity(of kind: InstalledSlot.Kind) -> Int {
+        kind == .stream ? streamCapacity : callbackCapacity
     }
 
-    /// Withdraws the slot at `index`. The slot may still be in use by the cycle
-    /// that is running now: call ``waitForCyclesInFlight(isRunning:)`` before freeing it.
-    func withdraw(at index: Int) {
-        slots[index].store(nil, ordering: .sequentiallyConsistent)
+    /// Publishes a slot of `kind` (a ``StreamSlot`` or ``CallbackSlot``
+    /// pointer) and returns its index, or nil when the table is full.
+    func publish(_ slot: UnsafeMutableRawPointer, kind: InstalledSlot.Kind) -> Int? {
+        switch kind {
+        case .stream: streams.publish(slot)
+        case .callback: callbacks.publish(slot)
+        }
+    }
+
+    /// Withdraws an installed slot; the cycle running now may still use it.
+    func withdraw(_ token: InstalledSlot) {
+        switch token.kind {
+        case .stream: streams.withdraw(at: token.index)
+        case .callback: callbacks.withdraw(at: token.index)
+        }
     }
 
     /// Returns once every cycle that began before this call has finished, or at
@@ -90,7 +87,8 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
 
     // MARK: Process thread
 
-    /// One JACK cycle: publish the clock, then process every installed slot.
+    /// One JACK cycle: publish the clock, run every installed slot, then
+    /// raise the events the stream slots are due.
     @_noLocks
     func runCycle(frames: UInt32) {
         cyclesStarted.add(1, ordering: .sequentiallyConsistent)
@@ -98,10 +96,22 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
             CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
         }
         let now = trustedMonotonicNanoseconds()
-        let end = slotHighWater.load(ordering: .acquiring)
-        for index in 0..<end {
-            if let slot = slots[index].load(ordering: .acquiring) {
-                slot.pointee.process(frames: frames, nanoseconds: now)
+        for index in 0..<callbacks.end() {
+            if let slot = callbacks.entry(at: index) {
+                slot.assumingMemoryBound(to: CallbackSlot.self).pointee.process(frames: frames, nanoseconds: now)
+            }
+        }
+        let streamEnd = streams.end()
+        for index in 0..<streamEnd {
+            if let slot = streams.entry(at: index) {
+                slot.assumingMemoryBound(to: StreamSlot.self).pointee.process(frames: frames, nanoseconds: now)
+            }
+        }
+        // Events last, so that no application thread runs against a cycle
+        // that is still half done.
+        for index in 0..<streamEnd {
+            if let slot = streams.entry(at: index) {
+                slot.assumingMemoryBound(to: StreamSlot.self).pointee.raiseDueEvent()
             }
         }
         cyclesFinished.add(1, ordering: .releasing)

@@ -16,7 +16,8 @@ import Synchronization
 ///   DATA_DISCONTINUITY.
 ///
 /// While the slot is not ``running``, render ports carry silence and capture
-/// ports are ignored. After each cycle in which it ran, the slot raises its
+/// ports are ignored. After each cycle in which it ran (every
+/// ``eventInterval`` cycles), once all slots have run, the slot raises its
 /// event, if one is set.
 ///
 /// Thread safety: the fields are fixed at creation except the atomics, which
@@ -65,6 +66,8 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Cycles per event (IAudioClient3 periods of several JACK periods).
     public let eventInterval = Atomic<Int>(1)
     private let cyclesSinceEvent = Atomic<Int>(0)
+    /// The event is to be raised at the end of this cycle (``raiseDueEvent()``).
+    private let eventDue = Atomic<Bool>(false)
     /// A resampling ratio requested by a control thread (bit pattern of a
     /// Double; 0: none). The process thread applies it at the next cycle.
     public let requestedRatio = Atomic<UInt64>(0)
@@ -143,9 +146,19 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         lastCycleNanoseconds.store(nanoseconds, ordering: .releasing)
         if cyclesSinceEvent.add(1, ordering: .relaxed).newValue >= eventInterval.load(ordering: .relaxed) {
             cyclesSinceEvent.store(0, ordering: .relaxed)
-            let descriptor = eventDescriptor.load(ordering: .acquiring)
-            if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
+            eventDue.store(true, ordering: .relaxed)
         }
+    }
+
+    /// Raises the stream's event if this cycle called for it. The graph calls
+    /// it once every slot has run, so an application woken by a capture event
+    /// always finds the cycle's render slots done, and what it writes plays in
+    /// the next cycle, never sometimes in this one. Process thread only.
+    @_noLocks
+    func raiseDueEvent() {
+        guard eventDue.exchange(false, ordering: .relaxed) else { return }
+        let descriptor = eventDescriptor.load(ordering: .acquiring)
+        if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
     }
 
     @_noLocks

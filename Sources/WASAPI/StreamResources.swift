@@ -22,7 +22,7 @@ final class StreamResources: @unchecked Sendable {
     let ports: [JackPort]
     let ring: RealtimeBox<FrameRing>
     let slot: RealtimeBox<StreamSlot>
-    private let slotIndex: Int
+    private let slotToken: InstalledSlot
     /// `bufferFrames` frames of the stream's format.
     let bounce: UnsafeMutableRawPointer
     /// The resampler's latency in engine frames, read before the process thread owned it.
@@ -99,7 +99,7 @@ final class StreamResources: @unchecked Sendable {
                                       packetCapacity: max(1024, request.bufferFrames / 16 + 4)))
         bounce = .allocate(byteCount: request.bufferFrames * blockAlign, alignment: 16)
         do {
-            slotIndex = try client.install(slot)
+            slotToken = try client.install(slot)
         } catch {
             registered.forEach(client.unregister)
             bounce.deallocate()
@@ -132,7 +132,7 @@ final class StreamResources: @unchecked Sendable {
 
     deinit {
         if let listener { engine.removeListener(listener) }
-        engine.client.uninstall(slotIndex)
+        engine.client.uninstall(slotToken)
         ports.forEach(engine.client.unregister)
         bounce.deallocate()
     }

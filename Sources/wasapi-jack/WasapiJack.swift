@@ -7,6 +7,7 @@ struct WasapiJack: ParsableCommand {
         commandName: "wasapi-jack",
         abstract: "The Windows Audio Session API model on JACK.",
         subcommands: [Demo.self, Devices.self, SetDefault.self, Ports.self, Play.self, Record.self,
+                      MonitorCommand.self, LatencyCommand.self,
                       Sessions.self, Volume.self, Mute.self, EndpointVolumeCommand.self])
 }
 

@@ -10,7 +10,7 @@ final class PortProbe: @unchecked Sendable {
     let channels: Int
     private let ring: RealtimeBox<FrameRing>
     private let slot: RealtimeBox<StreamSlot>
-    private let index: Int
+    private let index: InstalledSlot
     private let collected = Mutex<[Float]>([])
 
     init(serverName: String, name: String = "probe", channels: Int = 2, capacity: Int = 1 << 20) throws {

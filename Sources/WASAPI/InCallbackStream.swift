@@ -1,0 +1,163 @@
+@_exported import CProcessCycle
+import JackEngine
+import Realtime
+import Synchronization
+
+/// Beyond WASAPI: a stream whose process function runs inside JACK's process
+/// callback, on the stream's own port buffers, with nothing buffered in
+/// between. A capture-to-render monitor built on it has exactly JACK's own
+/// round-trip latency (see docs/ARCHITECTURE.md, "In-callback streams").
+///
+/// The stream has `inputChannels` JACK input ports and `outputChannels`
+/// output ports, named `NAME.N.in_K` / `NAME.N.out_K` on this process's JACK
+/// client, visible and routable in any patchbay.
+///
+/// ## The process function's contract
+/// As jack.h says of JACK's own process callback, the function runs on a
+/// real-time thread and must not allocate memory, take a lock, block, wait,
+/// print, or call any JACK function that is not real-time safe; a Swift
+/// function used as one must not capture state, retain or release objects,
+/// or use generics or existentials (write it `@_noLocks` and build in release
+/// to have the compiler check). Per cycle it receives a ``ProcessCycle``: it
+/// reads `inputs`, must fill every one of `outputs` for `frames` frames, and
+/// must return well within the period. `context` is passed through untouched
+/// and must stay valid until the stream is released.
+///
+/// Thread safety: every method may be called from any thread except JACK's.
+/// The process function runs only on JACK's process thread, never
+/// concurrently with itself; it does not run before ``start()`` or after
+/// ``stop()`` returns.
+public final class InCallbackStream: @unchecked Sendable {
+    /// The function type: `(cycle, context) -> Void`, a C function pointer.
+    public typealias Function = ProcessFunction
+
+    /// A pass-through monitor: output `k` plays input `k % inputs`.
+    public static let monitor: Function = monitorProcessFunction
+
+    /// Full names of the input ports, in channel order.
+    public let inputPortNames: [String]
+    /// Full names of the output ports, in channel order.
+    public let outputPortNames: [String]
+
+    private let engine: AudioEngine
+    private let ports: [JackPort]
+    private let slot: RealtimeBox<CallbackSlot>
+    private let token: InstalledSlot
+
+    /// A stream with `inputChannels` inputs and `outputChannels` outputs,
+    /// not connected to anything, not yet started.
+    /// - Throws: E_INVALIDARG when both counts are 0 or one is negative or
+    ///   above 64; AUDCLNT_E_DEVICE_INVALIDATED when the server is gone;
+    ///   E_OUTOFMEMORY when the process already runs 32 in-callback streams.
+    public init(enumerator: MMDeviceEnumerator, inputChannels: Int, outputChannels: Int,
+                name: String = "callback", process: Function, context: UnsafeMutableRawPointer? = nil) throws(AudioError) {
+        guard (0...64).contains(inputChannels), (0...64).contains(outputChannels),
+              inputChannels + outputChannels > 0 else {
+            throw AudioError(.E_INVALIDARG, "an in-callback stream takes 0...64 inputs and outputs, not both 0 "
+                             + "(got \(inputChannels) in, \(outputChannels) out)")
+        }
+        engine = enumerator.engine
+        let client = engine.client
+        let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
+        var inputs: [JackPort] = [], outputs: [JackPort] = []
+        do {
+            for channel in 0..<inputChannels {
+                inputs.append(try client.registerPort("\(name).\(number).in_\(channel + 1)", direction: .input))
+            }
+            for channel in 0..<outputChannels {
+                outputs.append(try client.registerPort("\(name).\(number).out_\(channel + 1)", direction: .output))
+            }
+        } catch {
+            (inputs + outputs).forEach(client.unregister)
+            throw AudioError(error)
+        }
+        ports = inputs + outputs
+        inputPortNames = inputs.map(\.name)
+        outputPortNames = outputs.map(\.name)
+        slot = RealtimeBox(CallbackSlot(inputs: inputs, outputs: outputs, sampleRate: client.sampleRate,
+                                        function: process, context: context))
+        do {
+            token = try client.install(slot)
+        } catch {
+            ports.forEach(client.unregister)
+            throw AudioError(error)
+        }
+        client.reportPassThroughLatency(inputs: inputs, outputs: outputs)
+    }
+
+    /// A stream on endpoints: one input per channel of `capture`, one output
+    /// per channel of `render` (either may be nil), connected to them unless
+    /// `autoConnect` is false.
+    /// - Throws: E_INVALIDARG when both are nil or a device has the wrong
+    ///   data flow; AUDCLNT_E_DEVICE_INVALIDATED when one is not present.
+    public convenience init(enumerator: MMDeviceEnumerator, capture: MMDevice?, render: MMDevice?,
+                            autoConnect: Bool = true, name: String = "monitor",
+                            process: Function, context: UnsafeMutableRawPointer? = nil) throws(AudioError) {
+        let captureEndpoint = try Self.endpoint(capture, expected: .capture)
+        let renderEndpoint = try Self.endpoint(render, expected: .render)
+        try self.init(enumerator: enumerator, inputChannels: captureEndpoint?.channelCount ?? 0,
+                      outputChannels: renderEndpoint?.channelCount ?? 0,
+                      name: name, process: process, context: context)
+        guard autoConnect else { return }
+        try connectInputs(from: captureEndpoint?.ports ?? [])
+        try connectOutputs(to: renderEndpoint?.ports ?? [])
+    }
+
+    deinit {
+        engine.client.uninstall(token)
+        ports.forEach(engine.client.unregister)
+    }
+
+    /// Connects `sources[k]` to input `k` (extra names on either side are ignored).
+    /// - Throws: E_INVALIDARG naming a port JACK would not connect.
+    public func connectInputs(from sources: [String]) throws(AudioError) {
+        for (source, input) in zip(sources, inputPortNames) { try connect(source, input) }
+    }
+
+    /// Connects output `k` to `destinations[k]` (extra names on either side are ignored).
+    public func connectOutputs(to destinations: [String]) throws(AudioError) {
+        for (output, destination) in zip(outputPortNames, destinations) { try connect(output, destination) }
+    }
+
+    /// Runs the process function from the next cycle on.
+    public func start() {
+        slot.pointer.pointee.running.store(true, ordering: .releasing)
+    }
+
+    /// Stops calling the process function (outputs carry silence) and returns
+    /// once the cycle in flight, if any, has finished with it.
+    public func stop() {
+        slot.pointer.pointee.running.store(false, ordering: .releasing)
+        engine.client.waitForCyclesInFlight()
+    }
+
+    /// Frames the process function has been called for.
+    public var framePosition: UInt64 { slot.pointer.pointee.framePosition.load(ordering: .acquiring) }
+
+    /// The JACK period, which is also the stream's whole latency contribution: none.
+    public var periodFrames: Int { engine.client.bufferSize }
+
+    private func connect(_ source: String, _ destination: String) throws(AudioError) {
+        do {
+            try engine.client.connect(source, to: destination)
+        } catch {
+            throw AudioError(.E_INVALIDARG, "cannot connect \(source) to \(destination): \(error)")
+        }
+    }
+
+    private static func endpoint(_ device: MMDevice?, expected: DataFlow) throws(AudioError) -> EndpointDescriptor? {
+        guard let device else { return nil }
+        guard device.dataFlow == expected else {
+            throw AudioError(.E_INVALIDARG, "endpoint \(device.id) is not a \(expected) endpoint")
+        }
+        guard device.state == .active, let descriptor = device.descriptor else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
+        }
+        return descriptor
+    }
+
+    private static let streamCounter = Atomic<Int>(0)
+}
+
+/// One JACK process cycle as an in-callback stream's function receives it.
+public typealias ProcessCycle = wasapi_jack_cycle

@@ -1,0 +1,113 @@
+import CProcessCycle
+import Foundation
+import JackEngine
+import Realtime
+import Synchronization
+
+/// Measures a round trip through the JACK graph the way `jack_iodelay` does
+/// from the outside: its own JACK client sends an impulse from its output
+/// port and times its arrival at its input port, in frames.
+///
+/// The probe runs in a JACK client of its own, so the graph orders it like
+/// any other client: what it sends in cycle n through a chain that leads back
+/// to it arrives, at best, in cycle n+1 (JACK's own round trip: one period).
+final class LatencyProbe {
+    let outputPortName: String
+    let inputPortName: String
+    private let client: JackClient
+    private let state = RealtimeBox(ProbeState())
+    private let slot: RealtimeBox<CallbackSlot>
+    private let token: InstalledSlot
+
+    init(serverName: String?) throws {
+        client = try JackClient(name: "wasapi-jack-latency", serverName: serverName)
+        let input = try client.registerPort("in", direction: .input)
+        let output = try client.registerPort("out", direction: .output)
+        (inputPortName, outputPortName) = (input.name, output.name)
+        state.pointer.pointee.interval = client.sampleRate / 5
+        slot = RealtimeBox(CallbackSlot(inputs: [input], outputs: [output], sampleRate: client.sampleRate,
+                                        function: probeProcessFunction, context: UnsafeMutableRawPointer(state.pointer)))
+        token = try client.install(slot)
+        try client.activate()
+        slot.pointer.pointee.running.store(true, ordering: .releasing)
+    }
+
+    deinit {
+        client.uninstall(token)
+        client.close()
+    }
+
+    var periodFrames: Int { client.bufferSize }
+    var sampleRate: Int { client.sampleRate }
+
+    func connect(_ source: String, to destination: String) throws { try client.connect(source, to: destination) }
+    func disconnect(_ source: String, from destination: String) throws { try client.disconnect(source, from: destination) }
+
+    /// Collects `count` round trips (impulses 200 ms apart); nil when fewer
+    /// arrived within `timeoutSeconds`.
+    func measure(count: Int, timeoutSeconds: Double = 10) -> [Int]? {
+        let probe = state.pointer
+        let start = probe.pointee.measurements.load(ordering: .acquiring)
+        var delays: [Int] = []
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var seen = start
+        while delays.count < count && Date() < deadline {
+            usleep(10_000)
+            let now = probe.pointee.measurements.load(ordering: .acquiring)
+            if now != seen {
+                seen = now
+                delays.append(probe.pointee.lastDelay.load(ordering: .relaxed))
+            }
+        }
+        // The first impulse after connecting may have crossed a half-made route.
+        return delays.count == count ? delays : nil
+    }
+}
+
+/// The probe's real-time state, behind a pointer handed to the process function.
+struct ProbeState: ~Copyable {
+    /// Frames between impulses (set before the probe runs).
+    var interval = 9600
+    /// Frame position of the impulse in flight; -1: none.
+    var emittedAt: Int64 = -1
+    var nextEmission: Int64 = 0
+    /// Round trips measured so far, and the last one in frames.
+    let measurements = Atomic<Int>(0)
+    let lastDelay = Atomic<Int>(0)
+}
+
+/// Sends one impulse, waits for it on the input (or gives up after a second),
+/// and records the delay. Real-time: `@_noLocks`, no allocation.
+let probeProcessFunction: ProcessFunction = { cycle, context in
+    runProbe(cycle, context!.assumingMemoryBound(to: ProbeState.self))
+}
+
+@_noLocks
+func runProbe(_ cycle: UnsafePointer<wasapi_jack_cycle>, _ state: UnsafeMutablePointer<ProbeState>) {
+    let frames = Int(cycle.pointee.frames)
+    let start = Int64(bitPattern: cycle.pointee.frame_position)
+    let end = start + Int64(frames)
+    // The input first: connected straight back to the output, JACK may hand
+    // both ports the same buffer, which holds the last cycle's output now.
+    let input = cycle.pointee.inputs![0], output = cycle.pointee.outputs![0]
+    let emitted = state.pointee.emittedAt
+    if emitted >= 0 {
+        for frame in 0..<frames where input[frame] > 0.5 {
+            state.pointee.lastDelay.store(Int(start + Int64(frame) - emitted), ordering: .relaxed)
+            state.pointee.measurements.add(1, ordering: .releasing)
+            state.pointee.emittedAt = -1
+            state.pointee.nextEmission = end + Int64(state.pointee.interval)
+            break
+        }
+        if state.pointee.emittedAt >= 0 && end - emitted > Int64(state.pointee.interval) * 5 {
+            state.pointee.emittedAt = -1  // lost: send another
+            state.pointee.nextEmission = end
+        }
+    }
+    for frame in 0..<frames { output[frame] = 0 }
+    if state.pointee.emittedAt < 0 && state.pointee.nextEmission < end {
+        let at = max(state.pointee.nextEmission, start)
+        output[Int(at - start)] = 1
+        state.pointee.emittedAt = at
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import WASAPI
+
+/// `wasapi-jack monitor`: live input to output, in one of three modes.
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Pass a capture endpoint through to a render endpoint.",
+        discussion: """
+            callback: an in-callback stream copies its inputs to its outputs inside \
+            JACK's process callback, adding no latency to JACK's own. exclusive and \
+            shared: two WASAPI streams (capture, render) and a copy thread woken by \
+            the capture event, adding one JACK period. Prints the stream's JACK \
+            ports; with --no-connect they are left for a patchbay to route.
+            """)
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Option(help: "Capture endpoint id (default: the default capture endpoint).")
+    var from: String?
+
+    @Option(help: "Render endpoint id (default: the default render endpoint).")
+    var to: String?
+
+    @Option(help: "callback, exclusive or shared.")
+    var mode: MonitorMode = .callback
+
+    @Flag(help: "Leave the monitor's ports unconnected.")
+    var noConnect = false
+
+    @Option(help: "Stop after this many seconds (default: run until interrupted).")
+    var seconds: Double?
+
+    func validate() throws {
+        if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive, not \(seconds)") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let session = try ServerSession.open(options: serverOptions)
+            try withExtendedLifetime(session) {
+                let enumerator = session.enumerator
+                let capture = try resolveEndpoint(from, flow: .capture, purpose: "monitoring", enumerator: enumerator)
+                let render = try resolveEndpoint(to, flow: .render, purpose: "monitoring", enumerator: enumerator)
+                let monitor = try Monitor(mode: mode, enumerator: enumerator, capture: capture, render: render,
+                                          connect: !noConnect)
+                let added = mode == .callback ? 0 : enumerator.engine.client.bufferSize
+                print("monitoring \(capture.id) -> \(render.id) in \(mode) mode "
+                      + "(adds \(added) frames to JACK's round trip)")
+                print("input ports: \(monitor.inputPortNames.joined(separator: " "))")
+                print("output ports: \(monitor.outputPortNames.joined(separator: " "))")
+                fflush(nil)  // every stream: the port names reach a pipe at once
+                waitForInterruption(seconds: seconds)
+                monitor.stop()
+                print("stopped; \(monitor.droppedFrames) frames dropped")
+            }
+        }
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM arrives, or `seconds` pass (nil: no limit).
+func waitForInterruption(seconds: Double?) {
+    let stop = DispatchSemaphore(value: 0)
+    let sources = [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { stop.signal() }
+        source.resume()
+        return source
+    }
+    if let seconds {
+        _ = stop.wait(timeout: .now() + seconds)
+    } else {
+        stop.wait()
+    }
+    sources.forEach { $0.cancel() }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import PCM
+import Realtime
+import Synchronization
+import WASAPI
+
+/// How `monitor` and `latency` pass capture to render.
+enum MonitorMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// An ``InCallbackStream`` copying its inputs to its outputs inside the
+    /// process callback: no buffering, JACK's own latency.
+    case callback
+    /// An exclusive event-driven capture stream copied into an exclusive
+    /// render stream (one-period buffers) by a thread woken by the capture event.
+    case exclusive
+    /// The same with shared-mode streams in the mix format.
+    case shared
+}
+
+/// A running capture-to-render monitor in one of the ``MonitorMode``s.
+/// Control path: create and release it on an ordinary thread.
+final class Monitor {
+    let mode: MonitorMode
+    let inputPortNames: [String]
+    let outputPortNames: [String]
+    private let callbackStream: InCallbackStream?
+    private let bufferedStreams: BufferedMonitor?
+
+    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture: MMDevice, render: MMDevice, connect: Bool) throws {
+        self.mode = mode
+        switch mode {
+        case .callback:
+            let stream = try InCallbackStream(enumerator: enumerator, capture: capture, render: render,
+                                              autoConnect: connect, name: "monitor", process: InCallbackStream.monitor)
+            stream.start()
+            (callbackStream, bufferedStreams) = (stream, nil)
+            (inputPortNames, outputPortNames) = (stream.inputPortNames, stream.outputPortNames)
+        case .exclusive, .shared:
+            let streams = try BufferedMonitor(shareMode: mode == .exclusive ? .exclusive : .shared,
+                                              capture: capture, render: render, connect: connect)
+            (callbackStream, bufferedStreams) = (nil, streams)
+            (inputPortNames, outputPortNames) = (try streams.capture.portNames(), try streams.render.portNames())
+        }
+    }
+
+    /// Frames lost because the render buffer was full (buffered modes), so far.
+    var droppedFrames: Int { bufferedStreams?.droppedFrames.load(ordering: .relaxed) ?? 0 }
+
+    /// Stops the streams; the monitor is silent afterwards.
+    func stop() {
+        callbackStream?.stop()
+        bufferedStreams?.stop()
+    }
+}
+
+/// Two WASAPI streams and the copy thread between them: the application-side
+/// monitor a Windows program would write. Each capture event, the thread
+/// moves every captured packet into the render buffer at once; the engine
+/// raises events only after the whole cycle ran, so the render stream plays
+/// it in the next JACK period: one period more than JACK alone.
+final class BufferedMonitor: @unchecked Sendable {
+    let capture: AudioClient
+    let render: AudioClient
+    let droppedFrames = Atomic<Int>(0)
+    private let captureService: AudioCaptureClient
+    private let renderService: AudioRenderClient
+    private let event: RealtimeEvent
+    private let running = Atomic<Bool>(true)
+    private let finished = DispatchSemaphore(value: 0)
+    private let captureChannels: Int
+    private let renderChannels: Int
+    private let renderBufferFrames: Int
+    private let renderFormat: WaveFormat
+
+    init(shareMode: ShareMode, capture captureDevice: MMDevice, render renderDevice: MMDevice, connect: Bool) throws {
+        capture = try captureDevice.activateAudioClient()
+        render = try renderDevice.activateAudioClient()
+        capture.autoConnect = connect
+        render.autoConnect = connect
+        let captureFormat = try capture.getMixFormat(), renderFormat = try render.getMixFormat()
+        // Both 0: the smallest buffer the mode allows (exclusive: one period,
+        // ping-pong; shared: the engine minimum).
+        try capture.initialize(shareMode: shareMode, streamFlags: [.eventCallback], bufferDuration: 0,
+                               format: captureFormat)
+        try render.initialize(shareMode: shareMode, streamFlags: [], bufferDuration: 0, format: renderFormat)
+        event = try RealtimeEvent()
+        try capture.setEventHandle(event)
+        captureService = try capture.getCaptureClient()
+        renderService = try render.getRenderClient()
+        captureChannels = Int(captureFormat.channels)
+        renderChannels = Int(renderFormat.channels)
+        self.renderFormat = renderFormat
+        renderBufferFrames = try render.getBufferSize()
+        try render.start()
+        try capture.start()
+        let thread = Thread { [self] in copyLoop() }
+        thread.name = "wasapi-jack monitor"
+        thread.start()
+    }
+
+    /// Stops the copy thread and both streams.
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+        _ = try? capture.stop()
+        _ = try? render.stop()
+    }
+
+    deinit { stop() }
+
+    private func copyLoop() {
+        defer { finished.signal() }
+        raiseToRealtimePriority()
+        while running.load(ordering: .acquiring) {
+            guard event.wait(timeoutMilliseconds: 200) == .signaled else { continue }
+            do {
+                while let packet = try captureService.getBuffer() {
+                    try forward(packet)
+                    try captureService.releaseBuffer(frames: packet.frames)
+                }
+            } catch {
+                printToStandardError("wasapi-jack: monitor stopped: \(error)")
+                return
+            }
+        }
+    }
+
+    /// Copies `packet` into the render buffer (output channel `k` from input
+    /// `k % inputs`). The render buffer is kept at most one period full: a
+    /// late wake-up would otherwise leave a backlog that the rate-matched
+    /// streams never drain, one period more latency for good. What does not
+    /// fit is dropped (and counted), as a live monitor should.
+    private func forward(_ packet: CaptureBuffer) throws(AudioError) {
+        let period = try render.getSharedModeEnginePeriod(format: renderFormat).defaultPeriodFrames
+        let limit = min(renderBufferFrames, max(period, packet.frames))
+        let frames = min(packet.frames, max(0, limit - (try render.getCurrentPadding())))
+        if frames < packet.frames { droppedFrames.add(packet.frames - frames, ordering: .relaxed) }
+        guard frames > 0 else { return }
+        let target = try renderService.getBuffer(frames: frames).bindMemory(to: Float.self)
+        let source = packet.data.bindMemory(to: Float.self)
+        let silent = packet.flags.contains(.silent)
+        for frame in 0..<frames {
+            for channel in 0..<renderChannels {
+                target[frame * renderChannels + channel] =
+                    silent ? 0 : source[frame * captureChannels + channel % captureChannels]
+            }
+        }
+        try renderService.releaseBuffer(frames: frames)
+    }
+}
+
+/// Moves the calling thread to SCHED_FIFO at priority 5, below JACK's own
+/// threads (what MMCSS's "Pro Audio" task does for a Windows audio thread),
+/// so a busy machine delays its wake-ups less. Without the permission the
+/// thread stays as it was: the monitor works, with more drop-outs under load.
+func raiseToRealtimePriority() {
+    var parameters = sched_param()
+    parameters.sched_priority = 5
+    _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
+}
