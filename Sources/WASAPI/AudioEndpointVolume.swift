@@ -121,7 +121,7 @@ public final class AudioEndpointVolume: Sendable {
 
     /// `RegisterControlChangeNotify`.
     public func registerControlChangeNotify(_ callback: any AudioEndpointVolumeCallback) {
-        _ = hub.register(\.endpointCallbacks, endpoint: endpoint.id, session: nil, target: callback)
+        hub.register(\.endpointCallbacks, endpoint: endpoint.id, session: nil, target: callback)
     }
 
     /// `UnregisterControlChangeNotify`.

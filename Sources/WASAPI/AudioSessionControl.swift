@@ -67,7 +67,7 @@ public final class AudioSessionControl: Sendable {
             state.sessionEvents.contains { $0.session == instance && $0.target === events }
         }
         guard !registered else { throw AudioError(.E_INVALIDARG, "these events are already registered on the session") }
-        _ = hub.register(\.sessionEvents, endpoint: nil, session: instance, target: events)
+        hub.register(\.sessionEvents, endpoint: nil, session: instance, target: events)
     }
 
     /// `UnregisterAudioSessionNotification`.

@@ -44,7 +44,7 @@ public final class AudioSessionManager: Sendable {
     /// `RegisterSessionNotification`: `notification` hears of sessions
     /// created on the endpoint from now on, in any process.
     public func registerSessionNotification(_ notification: any AudioSessionNotification) {
-        _ = hub.register(\.sessionCreated, endpoint: device.id, session: nil, target: notification)
+        hub.register(\.sessionCreated, endpoint: device.id, session: nil, target: notification)
     }
 
     /// `UnregisterSessionNotification`.
@@ -60,7 +60,7 @@ public final class AudioSessionManager: Sendable {
     /// instance identifier) limits it to the times that session is ducked;
     /// nil: every time.
     public func registerDuckNotification(sessionID: String?, _ notification: any AudioVolumeDuckNotification) {
-        _ = hub.register(\.duck, endpoint: device.id, session: sessionID, target: notification)
+        hub.register(\.duck, endpoint: device.id, session: sessionID, target: notification)
     }
 
     /// `UnregisterDuckNotification`.

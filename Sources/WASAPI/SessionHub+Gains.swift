@@ -138,9 +138,9 @@ extension SessionHub {
         actions.forEach { $0() }
     }
 
-    /// The peak of every channel of this process's streams on `endpoint`
-    /// (nil: any) in session `sessionKey` (nil: any), taken over their last
-    /// cycle; `channels` values.
+    /// Per channel (`channels` values), the highest peak of the last cycle
+    /// among this process's streams on `endpoint` (nil: any) in the session
+    /// with instance identifier `instance` (nil: any), loopback streams excepted.
     func peaks(endpoint: String?, instance: String?, channels: Int) -> [Float] {
         state.withLock { state in
             var peaks = [Float](repeating: 0, count: channels)

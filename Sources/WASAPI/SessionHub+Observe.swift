@@ -50,7 +50,7 @@ extension SessionHub {
                 }
                 guard raisingEvents else { continue }
                 actions += sessionEvents(old: old, new: record, state: state)
-                    + creationEvents(old: old, new: record, subject: subject, key: key, state: state)
+                    + creationEvents(old: old, new: record, state: state)
                     + duckEvents(old: old, new: record, state: state)
             }
             return actions
@@ -79,8 +79,7 @@ extension SessionHub {
         return targets.flatMap { target in actions.map { action in { action(target) } } }
     }
 
-    private func creationEvents(old: SessionRecord?, new: SessionRecord?, subject: UInt64, key: String,
-                                state: State) -> [() -> Void] {
+    private func creationEvents(old: SessionRecord?, new: SessionRecord?, state: State) -> [() -> Void] {
         guard old == nil, let new else { return [] }
         return state.sessionCreated.filter { $0.endpoint == new.endpoint }.map { registration in
             { registration.target.onSessionCreated(AudioSessionControl(hub: self, instance: new.instance)) }

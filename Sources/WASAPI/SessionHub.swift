@@ -62,7 +62,6 @@ final class SessionHub: @unchecked Sendable {
 
     /// A registered callback; `endpoint` and `session` (an instance id) filter it.
     struct Registration<Target: Sendable>: Sendable {
-        let token: Int
         let endpoint: String?
         let session: String?
         let target: Target
@@ -84,7 +83,6 @@ final class SessionHub: @unchecked Sendable {
         var sessionCreated: [Registration<any AudioSessionNotification>] = []
         var duck: [Registration<any AudioVolumeDuckNotification>] = []
         var endpointCallbacks: [Registration<any AudioEndpointVolumeCallback>] = []
-        var nextToken = 0
     }
 
     private init(engine: AudioEngine) {
@@ -125,14 +123,10 @@ final class SessionHub: @unchecked Sendable {
     private struct WeakHub: @unchecked Sendable { weak var hub: SessionHub? }
     private static let hubs = Mutex<[ObjectIdentifier: WeakHub]>([:])
 
-    /// Adds a registration and returns its token.
+    /// Adds a registration.
     func register<Target: Sendable>(_ path: WritableKeyPath<State, [Registration<Target>]> & Sendable,
-                                    endpoint: String?, session: String?, target: Target) -> Int {
-        state.withLock { state in
-            state.nextToken += 1
-            state[keyPath: path].append(Registration(token: state.nextToken, endpoint: endpoint, session: session, target: target))
-            return state.nextToken
-        }
+                                    endpoint: String?, session: String?, target: Target) {
+        state.withLock { $0[keyPath: path].append(Registration(endpoint: endpoint, session: session, target: target)) }
     }
 
     /// Removes the registration of `target`; whether it was registered.
