@@ -2,7 +2,10 @@
 /// the JACK server on that endpoint, their creation and ducking
 /// notifications, and the user's ducking preference.
 ///
-/// Activate it with ``MMDevice/activateSessionManager()``.
+/// Activate it with ``MMDevice/activateSessionManager()``. Keep it while
+/// its notifications are registered: registrations of a process on a server
+/// end when the last object of the session API there (managers, session
+/// controls, volumes, meters, audio clients) is released.
 ///
 /// Thread safety: any thread except JACK's. Notifications are called on the
 /// engine's control thread.

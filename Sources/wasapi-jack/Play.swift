@@ -19,6 +19,20 @@ struct Play: ParsableCommand {
 
     enum Drive: String, ExpressibleByArgument, CaseIterable { case event, timer }
     enum Mode: String, ExpressibleByArgument, CaseIterable { case shared, exclusive }
+    /// The stream categories a player is likely to pick.
+    enum Category: String, ExpressibleByArgument, CaseIterable {
+        case other, media, movie, communications, alerts
+
+        var streamCategory: AudioStreamCategory {
+            switch self {
+            case .other: .other
+            case .media: .media
+            case .movie: .movie
+            case .communications: .communications
+            case .alerts: .alerts
+            }
+        }
+    }
 
     @OptionGroup var serverOptions: ServerOptions
 
@@ -39,6 +53,9 @@ struct Play: ParsableCommand {
 
     @Option(help: "shared or exclusive (exclusive: the device format only, no conversion; a refusal reports the library's error).")
     var mode: Mode = .shared
+
+    @Option(help: "The stream category (IAudioClient2::SetClientProperties): communications ducks other sessions while it plays.")
+    var category: Category = .other
 
     func validate() throws {
         guard (1...20_000).contains(bufferMs) else {
@@ -71,6 +88,7 @@ struct Play: ParsableCommand {
         var flags: StreamFlags = exclusive ? [] : [.autoConvertPCM, .srcDefaultQuality]
         if drive == .event { flags.insert(.eventCallback) }
         func initialize(_ client: AudioClient, duration: ReferenceTime) throws(AudioError) {
+            try client.setClientProperties(category: category.streamCategory)
             try client.initialize(shareMode: exclusive ? .exclusive : .shared, streamFlags: flags,
                                   bufferDuration: duration, periodicity: exclusive && drive == .event ? duration : 0,
                                   format: format)

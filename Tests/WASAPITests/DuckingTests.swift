@@ -53,6 +53,54 @@ struct DuckingTests {
         #expect(notified, "\(ducks.recorded)")
     }
 
+    @Test("a communications stream in another process ducks this process's media session by 80 % and restores it, with duck notifications")
+    func communicationsInAnotherProcessDucksMedia() async throws {
+        let configDirectory = makeTemporaryDirectory()
+        try await withJackServer { server in
+            try await withConfigDirectory(configDirectory) {
+                try await Self.duckedByAnotherProcess(server: server, configDirectory: configDirectory)
+            }
+        }
+    }
+
+    static func duckedByAnotherProcess(server: JackServerProcess, configDirectory: String) async throws {
+        let wav = configDirectory + "/call.wav"
+        try writeToneWAV(path: wav, frequency: 440, amplitude: 0.25, seconds: 0.6)
+        let enumerator = try MMDeviceEnumerator(serverName: server.name)
+        let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+        let ducks = RecordingDuckNotification()
+        let manager = device.activateSessionManager()
+        manager.registerDuckNotification(sessionID: nil, ducks)
+        let media = try FloatToneStream(device: device, left: FloatToneStream.sine(1000, 0.5),
+                                        right: FloatToneStream.sine(1000, 0.5))
+        let recorder = try EndpointRecorder(device: device)
+        try media.start()
+        try await recorder.record(frames: 19_200)
+        // Process B plays the call; the recorder's 5 s ring keeps everything meanwhile.
+        let call = try runBuiltProduct(["play", wav, "--category", "communications", "--server", server.name],
+                                       environment: ["WASAPI_JACK_CONFIG_DIR": configDirectory])
+        #expect(call.status == 0, "\(call.standardError)")
+        try await recorder.record(frames: 19_200)
+        try media.stop()
+
+        let measured = phaseLevels(recorder.recording.channel(0))
+        try #require(measured.phases == [false, true, false], "phases found: \(measured.phases)")
+        let ducked = ToneMeasure.decibels(measured.media[1] / measured.media[0])
+        let restored = ToneMeasure.decibels(measured.media[2] / measured.media[0])
+        #expect(abs(ducked - ToneMeasure.decibels(0.2)) < 0.05, "ducked by \(ducked) dB")
+        #expect(abs(restored) < 0.05, "restored to \(restored) dB")
+        print("ducking across processes: 80 % measured \(ducked) dB, restored \(restored) dB")
+        for _ in 0..<500 where ducks.recorded.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        let calls = ducks.recorded
+        #expect(calls.count == 2, "\(calls)")
+        if calls.count == 2, case let .duck(id, 1) = calls[0] {
+            #expect(calls[1] == .unduck(id) && !id.hasSuffix("|\(getpid())"), "\(calls)")
+        } else {
+            Issue.record("expected a duck then an unduck notification: \(calls)")
+        }
+        withExtendedLifetime(manager) {}
+    }
+
     /// Media at 0.5 before, ducked by 80 % then 50 % during the calls,
     /// restored after each; the opted-out session at 0.25 throughout.
     static func verifyLevels(_ left: [Float]) throws {

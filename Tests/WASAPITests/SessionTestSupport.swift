@@ -202,3 +202,18 @@ final class RecordingSessionNotification: AudioSessionNotification {
         if let guid = try? session.getSessionGUID() { guids.withLock { $0.append(guid) } }
     }
 }
+
+/// Writes a 48 kHz 16-bit stereo WAV file holding a sine on both channels.
+func writeToneWAV(path: String, frequency: Double, amplitude: Double, seconds: Double) throws {
+    let frames = Int(48_000 * seconds)
+    var bytes: [UInt8] = []
+    func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+    bytes += Array("RIFF".utf8); append(UInt32(36 + frames * 4)); bytes += Array("WAVEfmt ".utf8)
+    append(UInt32(16)); append(UInt16(1)); append(UInt16(2)); append(UInt32(48_000)); append(UInt32(192_000))
+    append(UInt16(4)); append(UInt16(16)); bytes += Array("data".utf8); append(UInt32(frames * 4))
+    for frame in 0..<frames {
+        let value = Int16((amplitude * sin(2 * .pi * frequency * Double(frame) / 48_000) * 32768).rounded())
+        append(value); append(value)
+    }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
