@@ -105,12 +105,16 @@ extension SessionHub {
 
     /// Changes this process's session `instance` with `modify` (which may
     /// throw to reject the change), then publishes it and applies its gains.
-    /// - Throws: AUDCLNT_E_DEVICE_INVALIDATED when no such session exists here.
+    /// - Throws: E_ACCESSDENIED for another process's session;
+    ///   AUDCLNT_E_DEVICE_INVALIDATED when the session is gone.
     func changeLocal(_ instance: String, context: String,
                      _ modify: (inout SessionRecord) throws(AudioError) -> Void) throws(AudioError) {
         try state.withLock { state throws(AudioError) in
             guard let key = state.local.first(where: { $0.value.record.instance == instance })?.key else {
-                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is not one of this process's")
+                if state.observed.values.contains(where: { $0.record.instance == instance }) {
+                    throw AudioError(.E_ACCESSDENIED, "only the process that owns session \(instance) can change this")
+                }
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
             }
             try modify(&state.local[key]!.record)
             state.local[key]!.record.context = context
