@@ -89,6 +89,7 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
             frame_position: position, qpc_position: nanoseconds / 100)
         trustedCallProcessFunction(function, cycle, context)
         framePosition.store(position &+ UInt64(frames), ordering: .releasing)
-        cycleCount.add(1, ordering: .relaxed)
+        // Only the process thread writes the counter: no read-modify-write.
+        cycleCount.store(cycleCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
 }

@@ -109,6 +109,19 @@ public final class JackClient: @unchecked Sendable {
     /// JACK's current time in microseconds (CLOCK_MONOTONIC based).
     public var currentMicroseconds: UInt64 { jack_get_time() }
 
+    // MARK: Measurement
+
+    /// The process callback and argument this client gave JACK
+    /// (`jack_set_process_callback`); call it only on a client that is not
+    /// active, or whose server is paused, so that JACK's process thread never
+    /// runs it at the same time (benchmarks).
+    public var processCallbackForMeasurement: (
+        function: @convention(c) (UInt32, UnsafeMutableRawPointer?) -> Int32,
+        argument: UnsafeMutableRawPointer
+    ) {
+        (graphProcessCallback, UnsafeMutableRawPointer(graph.pointer))
+    }
+
     // MARK: Ports
 
     /// Registers an audio port `shortName` on this client.

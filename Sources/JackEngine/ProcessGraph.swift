@@ -92,10 +92,16 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     @_noLocks
     func runCycle(frames: UInt32) {
         cyclesStarted.add(1, ordering: .sequentiallyConsistent)
+        // The cycle's time is JACK's own cycle start (CLOCK_MONOTONIC, see
+        // CycleClock), which jack_get_cycle_times gives anyway: no second
+        // clock read unless JACK gave none.
+        var now: UInt64 = 0
         if let handle = client.load(ordering: .acquiring) {
-            CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
+            let times = trustedCycleTimes(handle)
+            CycleClock.publish(times, frames: frames, into: clock)
+            if times.valid { now = times.microseconds &* 1000 }
         }
-        let now = trustedMonotonicNanoseconds()
+        if now == 0 { now = trustedMonotonicNanoseconds() }
         for index in 0..<callbacks.end() {
             if let slot = callbacks.entry(at: index) {
                 slot.assumingMemoryBound(to: CallbackSlot.self).pointee.process(frames: frames, nanoseconds: now)
@@ -114,7 +120,9 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
                 slot.assumingMemoryBound(to: StreamSlot.self).pointee.raiseDueEvent()
             }
         }
-        cyclesFinished.add(1, ordering: .releasing)
+        // Only this thread writes the counter: a load and a release store,
+        // no read-modify-write (a locked instruction on x86).
+        cyclesFinished.store(cyclesFinished.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 }
 
