@@ -5,12 +5,12 @@ import Realtime
 import PlainJackClient
 
 // What one JACK process cycle of an in-callback stereo monitor costs: our
-// client's whole process callback (ProcessGraph.runCycle: cycle counters,
-// cycle clock, the callback-slot walk, CallbackSlot.process with
-// jack_port_get_buffer on 2 inputs and 2 outputs, the indirect call of
-// monitorProcessFunction, the empty stream-slot walk) next to a plain C JACK
-// client doing the same copy (Sources/PlainJackClient: jack_port_get_buffer on
-// 2 inputs and 2 outputs, memcpy input k to output k).
+// client's whole process callback (ProcessGraph.runCycle: the cycle counters,
+// the callback-slot walk, CallbackSlot.process with jack_port_get_buffer on 2
+// inputs and 2 outputs, the indirect call of monitorProcessFunction; with no
+// WASAPI stream installed there is no cycle clock and no stream-slot walk)
+// next to a plain C JACK client doing the same copy (Sources/PlainJackClient:
+// jack_port_get_buffer on 2 inputs and 2 outputs, memcpy input k to output k).
 //
 // Both clients are on the same private jackd (dummy backend, 48 kHz, 64-frame
 // period, started by JackServerProcess in setup, stopped in teardown). Ours is
@@ -140,16 +140,16 @@ final class MonitorFixture: @unchecked Sendable {
         guard kill(pid, SIGSTOP) == 0 else { throw FixtureError("SIGSTOP failed") }
         pausedServer = pid
         usleep(50_000)
-        let before = slot.pointer.pointee.cycleCount.load(ordering: .acquiring)
+        let before = slot.pointer.pointee.framePosition.load(ordering: .acquiring)
         usleep(50_000)
-        guard slot.pointer.pointee.cycleCount.load(ordering: .acquiring) == before else {
+        guard slot.pointer.pointee.framePosition.load(ordering: .acquiring) == before else {
             throw FixtureError("cycles still run with jackd stopped")
         }
     }
 
     /// Runs each peer's callback once and checks what it did.
     private func check(inputs: [String], outputs: [String], plainName: String) throws {
-        let cyclesBefore = slot.pointer.pointee.cycleCount.load(ordering: .acquiring)
+        let cyclesBefore = slot.pointer.pointee.framePosition.load(ordering: .acquiring)
         for peer in [Peer.ours, .plainC] {
             let names = peer == .ours
                 ? zip(inputs, outputs).map { ($0, $1) }
@@ -176,7 +176,7 @@ final class MonitorFixture: @unchecked Sendable {
                 }
             }
         }
-        guard slot.pointer.pointee.cycleCount.load(ordering: .acquiring) == cyclesBefore + 1 else {
+        guard slot.pointer.pointee.framePosition.load(ordering: .acquiring) == cyclesBefore + UInt64(frames) else {
             throw FixtureError("our monitor function did not run")
         }
     }
