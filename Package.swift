@@ -49,6 +49,7 @@ let package = Package(
         .executableTarget(name: "SharedTimerCapture", dependencies: ["WASAPI", "PCM"], path: "examples/SharedTimerCapture"),
         .executableTarget(name: "ExclusiveEventRender", dependencies: ["WASAPI", "PCM", "Realtime"], path: "examples/ExclusiveEventRender"),
         .executableTarget(name: "LoopbackCapture", dependencies: ["WASAPI", "PCM"], path: "examples/LoopbackCapture"),
+        .executableTarget(name: "LowLatencyMonitor", dependencies: ["WASAPI", "Realtime"], path: "examples/LowLatencyMonitor"),
 
         // Test support: a private jackd per test process.
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
