@@ -22,6 +22,10 @@ let package = Package(
         .systemLibrary(
             name: "CSampleRate", pkgConfig: "samplerate",
             providers: [.apt(["libsamplerate0-dev"])]),
+        // Sound file decoding for `wasapi-jack play` (the tool only).
+        .systemLibrary(
+            name: "CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CLinuxSystem"),
         // The C types of the in-callback mode (declarations only).
         .systemLibrary(name: "CProcessCycle"),
@@ -40,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle",
+                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -49,6 +53,7 @@ let package = Package(
         .executableTarget(name: "SharedTimerCapture", dependencies: ["WASAPI", "PCM"], path: "examples/SharedTimerCapture"),
         .executableTarget(name: "ExclusiveEventRender", dependencies: ["WASAPI", "PCM", "Realtime"], path: "examples/ExclusiveEventRender"),
         .executableTarget(name: "LoopbackCapture", dependencies: ["WASAPI", "PCM"], path: "examples/LoopbackCapture"),
+        .executableTarget(name: "LowLatencyMonitor", dependencies: ["WASAPI", "Realtime"], path: "examples/LowLatencyMonitor"),
 
         // Test support: a private jackd per test process.
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),

@@ -15,6 +15,10 @@ let package = Package(
         // The peers we measure against, straight from their C libraries
         // (jack_ringbuffer, src_process, a plain C JACK client).
         .systemLibrary(name: "CPeers", path: "Sources/CPeers"),
+        // A stereo monitor written as a plain C JACK client: the peer of
+        // MonitorBenchmarks.
+        .target(name: "PlainJackClient", path: "Sources/PlainJackClient",
+                linkerSettings: [.linkedLibrary("jack")]),
         .executableTarget(
             name: "RingBenchmarks",
             dependencies: [
@@ -51,6 +55,16 @@ let package = Package(
                 .product(name: "Realtime", package: "wasapi-jack"),
             ],
             path: "Benchmarks/StreamCycleBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        .executableTarget(
+            name: "MonitorBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "Realtime", package: "wasapi-jack"),
+                "PlainJackClient",
+            ],
+            path: "Benchmarks/MonitorBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
     ]
 )

@@ -2,7 +2,7 @@
 # Installs the system packages wasapi-jack needs, only those that are missing.
 # Debian/Ubuntu; uses sudo when not root. Starts no service.
 set -euo pipefail
-packages=(jackd2 libjack-jackd2-dev libsamplerate0-dev pkg-config util-linux)
+packages=(jackd2 libjack-jackd2-dev libsamplerate0-dev libsndfile1-dev pkg-config util-linux)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

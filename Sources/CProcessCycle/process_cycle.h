@@ -26,8 +26,10 @@ typedef struct wasapi_jack_cycle {
     float *const _Nonnull *_Nullable outputs;
     /// Frames this stream processed before this cycle, since it was created.
     uint64_t frame_position;
-    /// CLOCK_MONOTONIC at the start of the cycle, in 100-ns units (QPC).
-    uint64_t qpc_position;
+    /// This process's `jack_client_t *`, for the real-time-safe calls jack.h
+    /// allows in a process callback (`jack_get_cycle_times` for the cycle's
+    /// time, `jack_frame_time`, ...). Nothing else may be called with it.
+    void *_Nullable jack_client;
 } wasapi_jack_cycle;
 
 /// The function an in-callback stream runs on JACK's real-time thread.

@@ -16,7 +16,7 @@ public typealias ProcessFunction = wasapi_jack_process_function
 /// outputs carry silence.
 ///
 /// Thread safety: fixed at creation except the atomics, which control threads
-/// may change at any time. ``process(frames:nanoseconds:)`` is `@_noLocks` and
+/// may change at any time. ``process(frames:client:)`` is `@_noLocks` and
 /// runs only on JACK's process thread.
 public struct CallbackSlot: ~Copyable, @unchecked Sendable {
     public let inputCount: Int
@@ -28,14 +28,11 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
     private let cycle: UnsafeMutablePointer<wasapi_jack_cycle>
     private let function: ProcessFunction
     private let context: UnsafeMutableRawPointer?
-    private let sampleRate: UInt32
 
     /// Whether the process function runs.
     public let running = Atomic<Bool>(false)
-    /// Frames processed while running.
+    /// Frames processed while running (only the process thread writes it).
     public let framePosition = Atomic<UInt64>(0)
-    /// Cycles in which the function ran.
-    public let cycleCount = Atomic<UInt64>(0)
 
     /// Creates a slot over `inputs` and `outputs` (either may be empty, not
     /// both) that calls `function` with `context`. Control path (allocates).
@@ -51,10 +48,14 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
         inputPlanes = .allocate(capacity: max(inputs.count, 1))
         outputPlanes = .allocate(capacity: max(outputs.count, 1))
         cycle = .allocate(capacity: 1)
-        cycle.initialize(to: wasapi_jack_cycle())
+        cycle.initialize(to: wasapi_jack_cycle(
+            frames: 0, input_count: UInt32(inputs.count), output_count: UInt32(outputs.count),
+            sample_rate: UInt32(sampleRate),
+            inputs: inputs.isEmpty ? nil : UnsafePointer(inputPlanes),
+            outputs: outputs.isEmpty ? nil : UnsafePointer(outputPlanes),
+            frame_position: 0, jack_client: nil))
         self.function = function
         self.context = context
-        self.sampleRate = UInt32(sampleRate)
     }
 
     deinit {
@@ -66,29 +67,26 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
     }
 
     /// Hands this cycle's port buffers to the process function. Process thread only.
-    @_noLocks
-    func process(frames: UInt32, nanoseconds: UInt64) {
-        for index in 0..<outputCount {
-            outputPlanes[index] = trustedPortBuffer(outputPorts[index], frames)
-        }
+    @_noLocks @inline(__always)
+    func process(frames: UInt32, client: OpaquePointer?) {
         guard running.load(ordering: .acquiring) else {
             for index in 0..<outputCount {
-                trustedZero(UnsafeMutableRawPointer(outputPlanes[index]), Int(frames) &* 4)
+                trustedZero(UnsafeMutableRawPointer(trustedPortBuffer(outputPorts[index], frames)), Int(frames) &* 4)
             }
             return
         }
         for index in 0..<inputCount {
             inputPlanes[index] = UnsafePointer(trustedPortBuffer(inputPorts[index], frames))
         }
+        for index in 0..<outputCount {
+            outputPlanes[index] = trustedPortBuffer(outputPorts[index], frames)
+        }
+        // The ports, counts and rate were filled in at creation.
         let position = framePosition.load(ordering: .relaxed)
-        cycle.pointee = wasapi_jack_cycle(
-            frames: frames, input_count: UInt32(inputCount), output_count: UInt32(outputCount),
-            sample_rate: sampleRate,
-            inputs: inputCount > 0 ? UnsafePointer(inputPlanes) : nil,
-            outputs: outputCount > 0 ? UnsafePointer(outputPlanes) : nil,
-            frame_position: position, qpc_position: nanoseconds / 100)
+        cycle.pointee.frames = frames
+        cycle.pointee.frame_position = position
+        cycle.pointee.jack_client = UnsafeMutableRawPointer(client)
         trustedCallProcessFunction(function, cycle, context)
         framePosition.store(position &+ UInt64(frames), ordering: .releasing)
-        cycleCount.add(1, ordering: .relaxed)
     }
 }

@@ -104,10 +104,24 @@ public final class JackClient: @unchecked Sendable {
     public var isShutDown: Bool { graph.pointer.pointee.isShutDown.load(ordering: .acquiring) }
     /// xruns JACK reported to this client since it opened.
     public var xrunCount: UInt64 { graph.pointer.pointee.xrunCount.load(ordering: .relaxed) }
-    /// The last cycle's clock, published by the process thread.
+    /// The last cycle's clock, published by the process thread once a stream
+    /// slot has been installed (in-callback slots alone do not need it).
     public var cycleClock: CycleClock { CycleClock.load(from: graph.pointer.pointee.clock) }
     /// JACK's current time in microseconds (CLOCK_MONOTONIC based).
     public var currentMicroseconds: UInt64 { jack_get_time() }
+
+    // MARK: Measurement
+
+    /// The process callback and argument this client gave JACK
+    /// (`jack_set_process_callback`); call it only on a client that is not
+    /// active, or whose server is paused, so that JACK's process thread never
+    /// runs it at the same time (benchmarks).
+    public var processCallbackForMeasurement: (
+        function: @convention(c) (UInt32, UnsafeMutableRawPointer?) -> Int32,
+        argument: UnsafeMutableRawPointer
+    ) {
+        (graphProcessCallback, UnsafeMutableRawPointer(graph.pointer))
+    }
 
     // MARK: Ports
 

@@ -11,14 +11,20 @@ public let monitorProcessFunction: ProcessFunction = { cycle, _ in copyInputsToO
 
 @_noLocks
 func copyInputsToOutputs(_ cycle: UnsafePointer<wasapi_jack_cycle>) {
-    let frames = Int(cycle.pointee.frames)
+    let bytes = Int(cycle.pointee.frames) &* 4
     let inputCount = Int(cycle.pointee.input_count)
+    let outputCount = Int(cycle.pointee.output_count)
     guard let outputs = cycle.pointee.outputs else { return }
-    for channel in 0..<Int(cycle.pointee.output_count) {
-        if let inputs = cycle.pointee.inputs, inputCount > 0 {
-            trustedMemcpy(outputs[channel], inputs[channel % inputCount], frames &* 4)
-        } else {
-            trustedZero(outputs[channel], frames &* 4)
-        }
+    guard let inputs = cycle.pointee.inputs, inputCount > 0 else {
+        for channel in 0..<outputCount { trustedZero(outputs[channel], bytes) }
+        return
+    }
+    // Input k to output k; past the last input, wrap around (no division
+    // per channel in the common case of as many inputs as outputs).
+    var source = 0
+    for channel in 0..<outputCount {
+        trustedMemcpy(outputs[channel], inputs[source], bytes)
+        source &+= 1
+        if source == inputCount { source = 0 }
     }
 }

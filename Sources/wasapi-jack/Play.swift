@@ -4,17 +4,19 @@ import PCM
 import Realtime
 import WASAPI
 
-/// `wasapi-jack play FILE`: a WAV file through a shared-mode render stream in
+/// `wasapi-jack play FILE`: a sound file through a shared-mode render stream in
 /// the file's own format (AUTOCONVERTPCM converts rate and channels).
 struct Play: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Play a WAV file through a render endpoint.",
+        abstract: "Play a sound file through a render endpoint.",
         discussion: """
-            Reads RIFF/WAVE files only (PCM 8/16/24/32-bit or 32-bit float, \
-            WAVEFORMATEX or WAVE_FORMAT_EXTENSIBLE, any rate and channel count): \
-            libsndfile is not used, so FLAC, Ogg, AIFF and the like are not supported. \
-            The stream uses the file's own format with AUTOCONVERTPCM and \
-            SRC_DEFAULT_QUALITY.
+            Reads any format libsndfile reads (AIFF, FLAC, Ogg Vorbis, Opus, MP3, \
+            CAF, RF64, ...); .wav files are read by wasapi-jack's own reader \
+            (PCM 8/16/24/32-bit or 32-bit float, WAVEFORMATEX or \
+            WAVE_FORMAT_EXTENSIBLE), which warns about malformed files. Integer \
+            samples stay integers of their width; float, double and lossy audio \
+            plays as 32-bit float. The stream uses the file's own format with \
+            AUTOCONVERTPCM and SRC_DEFAULT_QUALITY.
             """)
 
     enum Drive: String, ExpressibleByArgument, CaseIterable { case event, timer }
@@ -36,7 +38,7 @@ struct Play: ParsableCommand {
 
     @OptionGroup var serverOptions: ServerOptions
 
-    @Argument(help: "The WAV file to play.")
+    @Argument(help: "The sound file to play (WAV, or any format libsndfile reads).")
     var file: String
 
     @Option(help: "Render endpoint id (see `wasapi-jack devices`); default: the default render endpoint.")
@@ -69,7 +71,7 @@ struct Play: ParsableCommand {
     func run() throws {
         try reportingFailures {
             // Read the file first: a bad file needs no server.
-            let wav = try WAVFile.read(path: file)
+            let wav = try SoundFile.read(path: file)
             for note in wav.notes { printToStandardError("wasapi-jack: warning: '\(file)': \(note)") }
             let session = try ServerSession.open(options: serverOptions)
             try withExtendedLifetime(session) {

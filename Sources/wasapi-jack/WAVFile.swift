@@ -33,7 +33,8 @@ enum WAVError: Error, CustomStringConvertible {
     }
 }
 
-/// A RIFF/WAVE file in memory: its format and its sample bytes.
+/// A RIFF/WAVE file in memory: its format and its sample bytes (also what
+/// ``SoundFile`` decodes other formats into).
 ///
 /// Reads `fmt ` (WAVEFORMATEX, the older 16-byte PCMWAVEFORMAT, or
 /// WAVEFORMATEXTENSIBLE) and `data`, skipping every other chunk. Never traps on

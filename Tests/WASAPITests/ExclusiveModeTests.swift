@@ -133,7 +133,7 @@ struct ExclusiveModeTests {
 }
 
 /// Expects `body` to throw an AudioError with `code`.
-private func expectCode(_ code: HRESULT, sourceLocation: SourceLocation = #_sourceLocation,
+func expectCode(_ code: HRESULT, sourceLocation: SourceLocation = #_sourceLocation,
                         _ body: () throws -> Void) {
     do {
         try body()
