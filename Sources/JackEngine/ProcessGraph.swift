@@ -109,19 +109,14 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
         cyclesFinished.store(cyclesFinished.load(ordering: .relaxed) &+ 1, ordering: .releasing)
     }
 
-    /// The stream slots' part of a cycle. The cycle's time is JACK's own
-    /// cycle start (CLOCK_MONOTONIC, see ``CycleClock``), which
-    /// jack_get_cycle_times gives with the clock: no second clock read unless
-    /// JACK gave none.
+    /// The stream slots' part of a cycle. The cycle's time (QPC of capture
+    /// packets, IAudioClock's interpolation) is read from CLOCK_MONOTONIC, not
+    /// taken from jack_get_cycle_times: JACK's cycle times are a filtered
+    /// estimate that can step backwards after an xrun.
     @_noLocks
     private func runStreams(upTo end: Int, frames: UInt32, client handle: OpaquePointer?) {
-        var now: UInt64 = 0
-        if let handle {
-            let times = trustedCycleTimes(handle)
-            CycleClock.publish(times, frames: frames, into: clock)
-            if times.valid { now = times.microseconds &* 1000 }
-        }
-        if now == 0 { now = trustedMonotonicNanoseconds() }
+        if let handle { CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock) }
+        let now = trustedMonotonicNanoseconds()
         for index in 0..<end {
             if let slot = streams.entry(at: index) {
                 slot.assumingMemoryBound(to: StreamSlot.self).pointee.process(frames: frames, nanoseconds: now)

@@ -710,33 +710,42 @@ struct AudioClientErrorTests {
     }
 
     @Test("AUDCLNT_E_DEVICE_INVALIDATED: every stream call once the JACK server stopped; SERVICE_NOT_RUNNING for a new enumerator (in a child process)")
-    func deviceInvalidatedByServerStop() async {
-        // The child exits before releasing anything (see the next test).
-        await #expect(processExitsWith: .success, "the child records each wrong answer as an issue") {
-            try await serverStopScenario(releasingObjects: false)
+    func deviceInvalidatedByServerStop() async throws {
+        // The child exits before releasing anything (see the next test). Each
+        // child starts its own jackd: the parent holds the JACK gate meanwhile,
+        // so that the test run never has more servers up than jackd allows
+        // ("Too many servers already active" at 8).
+        try await withJackLibrary {
+            await #expect(processExitsWith: .success, "the child records each wrong answer as an issue") {
+                try await serverStopScenario(releasingObjects: false)
+            }
         }
     }
 
     @Test("releasing the stream and the enumerator after the JACK server stopped does not crash (in a child process)")
-    func releaseAfterServerStop() async {
-        await #expect(processExitsWith: .success) {
-            try await serverStopScenario(releasingObjects: true)
+    func releaseAfterServerStop() async throws {
+        try await withJackLibrary {
+            await #expect(processExitsWith: .success) {
+                try await serverStopScenario(releasingObjects: true)
+            }
         }
     }
 
     @Test("AUDCLNT_E_BUFFER_SIZE_ERROR, not a crash, for a duration whose frame count overflows (in a child process)")
-    func bufferDurationOverflow() async {
-        await #expect(processExitsWith: .success) {
-            try await withJackServer { server in
-                let enumerator = try MMDeviceEnumerator(serverName: server.name)
-                let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
-                let mix = try client.getMixFormat()
-                do {
-                    // About 3 years: duration x 48 000 exceeds Int64.
-                    try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000_000_000_000, format: mix)
-                    exitChild(["Initialize accepted a 3-year buffer"])
-                } catch {
-                    exitChild((error as? AudioError)?.code == .AUDCLNT_E_BUFFER_SIZE_ERROR ? [] : ["Initialize: \(error)"])
+    func bufferDurationOverflow() async throws {
+        try await withJackLibrary {
+            await #expect(processExitsWith: .success) {
+                try await withJackServer { server in
+                    let enumerator = try MMDeviceEnumerator(serverName: server.name)
+                    let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
+                    let mix = try client.getMixFormat()
+                    do {
+                        // About 3 years: duration x 48 000 exceeds Int64.
+                        try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000_000_000_000, format: mix)
+                        exitChild(["Initialize accepted a 3-year buffer"])
+                    } catch {
+                        exitChild((error as? AudioError)?.code == .AUDCLNT_E_BUFFER_SIZE_ERROR ? [] : ["Initialize: \(error)"])
+                    }
                 }
             }
         }
