@@ -50,14 +50,15 @@ func explanation(of error: any Error) -> String {
     }
 }
 
-/// The endpoint a command works on: `id`, or the default endpoint of `flow`.
+/// The endpoint a command works on: `id`, or the default endpoint of `flow`
+/// for `role`.
 /// `flow` is the flow the endpoint must have (`purpose` says why, for the error).
-func resolveEndpoint(_ id: String?, flow: DataFlow, purpose: String,
+func resolveEndpoint(_ id: String?, flow: DataFlow, role: Role = .multimedia, purpose: String,
                      enumerator: MMDeviceEnumerator) throws -> MMDevice {
     let server = enumerator.engine.client.resolvedServerName
     guard let id else {
         do {
-            return try enumerator.getDefaultAudioEndpoint(flow, role: .multimedia)
+            return try enumerator.getDefaultAudioEndpoint(flow, role: role)
         } catch {
             guard error.code == .E_NOTFOUND else { throw error }
             throw CommandFailure("JACK server '\(server)' has no \(flow == .render ? "render" : "capture") endpoint for \(purpose); "
@@ -92,6 +93,19 @@ enum SampleFormatOption: String, ExpressibleByArgument, CaseIterable {
         case .s24: .int24Packed
         case .s32: .int32
         case .f32: .float32
+        }
+    }
+}
+
+/// The `--role` a command takes (ERole).
+enum RoleOption: String, ExpressibleByArgument, CaseIterable {
+    case console, multimedia, communications
+
+    var role: Role {
+        switch self {
+        case .console: .console
+        case .multimedia: .multimedia
+        case .communications: .communications
         }
     }
 }

@@ -59,6 +59,12 @@ struct Play: ParsableCommand {
     @Option(help: "The stream category (IAudioClient2::SetClientProperties): communications ducks other sessions while it plays.")
     var category: Category = .other
 
+    @Option(help: "Without --device: whose default render endpoint to use (console, multimedia, communications).")
+    var role: RoleOption = .multimedia
+
+    @Option(help: "The display name of the stream's audio session, as mixers (`wasapi-jack sessions`) show it.")
+    var sessionName: String?
+
     func validate() throws {
         guard (1...20_000).contains(bufferMs) else {
             throw ValidationError("--buffer-ms must be between 1 and 20000, not \(bufferMs)")
@@ -122,7 +128,8 @@ struct Play: ParsableCommand {
     }
 
     private func play(_ wav: WAVFile, enumerator: MMDeviceEnumerator) throws -> String {
-        let endpoint = try resolveEndpoint(device, flow: .render, purpose: "playback", enumerator: enumerator)
+        let endpoint = try resolveEndpoint(device, flow: .render, role: role.role, purpose: "playback",
+                                           enumerator: enumerator)
         let client: AudioClient
         do {
             client = try openStream(endpoint, format: wav.format)
@@ -133,6 +140,7 @@ struct Play: ParsableCommand {
         if drive == .event { try client.setEventHandle(event) }
         let render = try client.getRenderClient()
         let bufferFrames = try client.getBufferSize()
+        if let sessionName { try client.getSessionControl().setDisplayName(sessionName) }
         if let volume {
             let streamVolume = try client.getStreamVolume()
             try streamVolume.setAllVolumes(Array(repeating: volume, count: try streamVolume.getChannelCount()))

@@ -91,3 +91,29 @@ struct SoundFileTests {
         expectCleanFailure(result, mentioning: ["cannot read", "x.ogg", "convert it"])
     }
 }
+
+@Suite("play's session options", .serialized)
+struct PlaySessionTests {
+    @Test("play --session-name --role communications: another process lists the session by that name, active")
+    func sessionNameIsListed() async throws {
+        let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 3),
+                                    named: "tone.wav", in: directory)
+        try await withJackServer { server in
+            let playing = runInBackground(["play", "--server", server.name, "--role", "communications",
+                                           "--session-name", "Tone for the mixer", tone])
+            struct Row: Decodable { var displayName: String; var state: String; var pid: Int32 }
+            var rows: [Row] = []
+            for _ in 0..<40 where !rows.contains(where: { $0.displayName == "Tone for the mixer" }) {
+                try await Task.sleep(for: .milliseconds(100))
+                let listed = try runBuiltProduct(["sessions", "--json", "--server", server.name])
+                rows = (try? JSONDecoder().decode([Row].self, from: Data(listed.standardOutput.utf8))) ?? []
+            }
+            let played = try await playing.value
+            #expect(played.status == 0, "\(played.standardError)")
+            let session = try #require(rows.first { $0.displayName == "Tone for the mixer" }, "listed: \(rows)")
+            #expect(session.state == "active")
+            #expect(session.pid != getpid(), "the session belongs to the play process")
+        }
+    }
+}
