@@ -71,21 +71,11 @@ extension JackClient {
     /// sanitised (other clients' metadata is untrusted).
     private static func allPortMetadata() -> [UInt64: [String: String]] {
         let wanted: Set<String> = [MetadataKey.prettyName, MetadataKey.portGroup, MetadataKey.order]
-        var descriptions: UnsafeMutablePointer<jack_description_t>?
-        let count = jack_get_all_properties(&descriptions)
-        guard count > 0, let descriptions else { return [:] }
-        defer { jack_free(descriptions) }
         var result: [UInt64: [String: String]] = [:]
-        for index in 0..<Int(count) {
-            let description = descriptions.advanced(by: index)
-            defer { jack_free_description(description, 0) }
-            guard let properties = description.pointee.properties else { continue }
-            for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
-                guard let key = property.key, let data = property.data else { continue }
-                let name = String(cString: key)
-                guard wanted.contains(name) else { continue }
-                result[description.pointee.subject, default: [:]][name] = MetadataLimits.sanitise(data)
-            }
+        JackClient.visitAllProperties { subject, key, data in
+            let name = String(cString: key)
+            guard wanted.contains(name) else { return }
+            result[subject, default: [:]][name] = MetadataLimits.sanitise(data)
         }
         return result
     }

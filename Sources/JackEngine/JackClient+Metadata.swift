@@ -56,23 +56,32 @@ extension JackClient {
     /// Every property on the server whose key starts with `prefix`, values
     /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call.
     public func properties(withKeyPrefix prefix: String) -> [(subject: UInt64, key: String, value: String)] {
+        var found: [(subject: UInt64, key: String, value: String)] = []
+        JackClient.visitAllProperties { subject, key, data in
+            let name = MetadataLimits.sanitise(key)
+            guard name.hasPrefix(prefix) else { return }
+            found.append((subject, name, MetadataLimits.sanitise(data)))
+        }
+        return found
+    }
+
+    /// Calls `body` with the subject, key and value of every property on the
+    /// server, read with one `jack_get_all_properties` call and freed after.
+    /// The C strings are untrusted and valid only during the call.
+    static func visitAllProperties(_ body: (UInt64, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void) {
         var descriptions: UnsafeMutablePointer<jack_description_t>?
         let count = jack_get_all_properties(&descriptions)
-        guard count > 0, let descriptions else { return [] }
+        guard count > 0, let descriptions else { return }
         defer { jack_free(descriptions) }
-        var found: [(subject: UInt64, key: String, value: String)] = []
         for index in 0..<Int(count) {
             let description = descriptions.advanced(by: index)
             defer { jack_free_description(description, 0) }
             guard let properties = description.pointee.properties else { continue }
             for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
                 guard let key = property.key, let data = property.data else { continue }
-                let name = MetadataLimits.sanitise(key)
-                guard name.hasPrefix(prefix) else { continue }
-                found.append((description.pointee.subject, name, MetadataLimits.sanitise(data)))
+                body(description.pointee.subject, key, data)
             }
         }
-        return found
     }
 
     /// The name of the client whose UUID is `uuid`, or nil when no such

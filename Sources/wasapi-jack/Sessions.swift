@@ -53,27 +53,14 @@ struct Sessions: ParsableCommand {
 struct Volume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Set the master volume (0...1) of any process's audio session.")
 
-    @OptionGroup var serverOptions: ServerOptions
-
-    @Argument(help: "The session: its id, its GUID or its display name (see `wasapi-jack sessions`).")
-    var session: String
+    @OptionGroup var target: SessionChangeOptions
 
     @Argument(help: "The volume, a linear gain from 0 to 1 (0.25 is -12 dB).")
     var level: Float
 
-    @Option(help: "The event context GUID the session's events carry (default: a new one, printed).")
-    var context: String?
-
     func run() throws {
-        try reportingFailures {
-            let server = try ServerSession.open(options: serverOptions, includeVirtual: true)
-            let control = try findSession(session, enumerator: server.enumerator)
-            let context = self.context ?? GUIDString.random()
-            let volume = control.simpleAudioVolume()
-            try volume.setMasterVolume(level, context: context)
-            try awaitConfirmation("volume \(level)") { try volume.getMasterVolume() == level }
-            print("session \(try control.getSessionInstanceIdentifier()): volume \(level) (context \(context))")
-        }
+        try target.apply("volume \(level)", change: { try $0.setMasterVolume(level, context: $1) },
+                         isApplied: { try $0.getMasterVolume() == level })
     }
 }
 
@@ -81,26 +68,39 @@ struct Volume: ParsableCommand {
 struct Mute: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Mute or unmute any process's audio session.")
 
+    @OptionGroup var target: SessionChangeOptions
+
+    @Argument(help: "on or off.")
+    var state: OnOff
+
+    func run() throws {
+        try target.apply("mute \(state.rawValue)", change: { try $0.setMute(state == .on, context: $1) },
+                         isApplied: { try $0.getMute() == (state == .on) })
+    }
+}
+
+/// What `volume` and `mute` share: the server, the session, the event context.
+struct SessionChangeOptions: ParsableArguments {
     @OptionGroup var serverOptions: ServerOptions
 
     @Argument(help: "The session: its id, its GUID or its display name (see `wasapi-jack sessions`).")
     var session: String
 
-    @Argument(help: "on or off.")
-    var state: OnOff
-
     @Option(help: "The event context GUID the session's events carry (default: a new one, printed).")
     var context: String?
 
-    func run() throws {
+    /// Finds the session, makes `change` with the event context, waits until
+    /// the owning process confirms it (`isApplied`), and says `what` was done.
+    func apply(_ what: String, change: (SimpleAudioVolume, String) throws -> Void,
+               isApplied: (SimpleAudioVolume) throws -> Bool) throws {
         try reportingFailures {
             let server = try ServerSession.open(options: serverOptions, includeVirtual: true)
             let control = try findSession(session, enumerator: server.enumerator)
             let context = self.context ?? GUIDString.random()
             let volume = control.simpleAudioVolume()
-            try volume.setMute(state == .on, context: context)
-            try awaitConfirmation("mute \(state.rawValue)") { try volume.getMute() == (state == .on) }
-            print("session \(try control.getSessionInstanceIdentifier()): mute \(state.rawValue) (context \(context))")
+            try change(volume, context)
+            try awaitConfirmation(what) { try isApplied(volume) }
+            print("session \(try control.getSessionInstanceIdentifier()): \(what) (context \(context))")
         }
     }
 }

@@ -95,6 +95,30 @@ func runInBackground(_ arguments: [String]) -> Task<ChildProcessResult, any Erro
     Task.detached { try runBuiltProduct(arguments) }
 }
 
+/// Runs `play FILE` on `server` while `record --loopback --seconds 4` writes
+/// `output` (started first, so that it hears the whole file).
+func playWhileRecordingLoopback(_ file: String, to output: String,
+                                server: String) async throws -> (played: ChildProcessResult, recorded: ChildProcessResult) {
+    let recording = runInBackground(["record", "--server", server, "--loopback", "--seconds", "4", output])
+    try await Task.sleep(for: .milliseconds(800))
+    let played = try runBuiltProduct(["play", "--server", server, file])
+    return (played, try await recording.value)
+}
+
+/// Expects both channels of a 48 kHz stereo recording to hold a steady 1 kHz
+/// tone at -6 dBFS (within 1 Hz and 0.3 dB) for at least one second.
+func expectHalfScaleKilohertzTone(in wav: WrittenWAV, sourceLocation: SourceLocation = #_sourceLocation) {
+    for channel in 0..<2 {
+        let samples = stride(from: channel, to: wav.samples.count, by: 2).map { wav.samples[$0] }
+        let steady = SignalAnalysis.steadyPart(samples, skip: 4_800, count: 48_000)
+        #expect(steady.count == 48_000, "the tone is shorter than expected in the recording", sourceLocation: sourceLocation)
+        let frequency = SignalAnalysis.frequency(steady, rate: 48_000)
+        let level = 20 * log10(max(SignalAnalysis.sineAmplitude(steady), 1e-9))
+        #expect(abs(frequency - 1000) < 1, "channel \(channel): frequency \(frequency)", sourceLocation: sourceLocation)
+        #expect(abs(level - 20 * log10(0.5)) < 0.3, "channel \(channel): level \(level) dBFS", sourceLocation: sourceLocation)
+    }
+}
+
 /// The exit status of a run that failed cleanly: 1, not a crash signal.
 func expectCleanFailure(_ result: ChildProcessResult, mentioning words: [String],
                         sourceLocation: SourceLocation = #_sourceLocation) {
@@ -129,10 +153,7 @@ struct CLIServerTests {
                                     named: "tone.wav", in: directory)
         let output = directory + "/out.wav"
         try await withJackServer { server in
-            let recording = runInBackground(["record", "--server", server.name, "--loopback", "--seconds", "4", output])
-            try await Task.sleep(for: .milliseconds(800))
-            let played = try runBuiltProduct(["play", "--server", server.name, tone])
-            let recorded = try await recording.value
+            let (played, recorded) = try await playWhileRecordingLoopback(tone, to: output, server: server.name)
             #expect(played.status == 0, "\(played.standardError)")
             #expect(played.standardOutput.contains("played 66150 frames"), "\(played.standardOutput)")
             #expect(recorded.status == 0, "\(recorded.standardError)")
@@ -143,16 +164,7 @@ struct CLIServerTests {
             #expect(wav.formatTag == 1 && wav.channels == 2 && wav.rate == 48_000 && wav.bits == 16)
             #expect(wav.dataSize == 192_000 * 4)
             #expect(wav.riffSize == wav.fileSize - 8)
-            let left = stride(from: 0, to: wav.samples.count, by: 2).map { wav.samples[$0] }
-            let right = stride(from: 1, to: wav.samples.count, by: 2).map { wav.samples[$0] }
-            for channel in [left, right] {
-                let steady = SignalAnalysis.steadyPart(channel, skip: 4_800, count: 48_000)
-                #expect(steady.count == 48_000, "the tone is shorter than expected in the recording")
-                let frequency = SignalAnalysis.frequency(steady, rate: 48_000)
-                let level = 20 * log10(max(SignalAnalysis.sineAmplitude(steady), 1e-9))
-                #expect(abs(frequency - 1000) < 1, "frequency \(frequency)")
-                #expect(abs(level - 20 * log10(0.5)) < 0.3, "level \(level) dBFS")
-            }
+            expectHalfScaleKilohertzTone(in: wav)
         }
     }
 

@@ -58,10 +58,7 @@ struct SoundFileTests {
                                     named: "tone.aiff", in: directory)
         let output = directory + "/out.wav"
         try await withJackServer { server in
-            let recording = runInBackground(["record", "--server", server.name, "--loopback", "--seconds", "4", output])
-            try await Task.sleep(for: .milliseconds(800))
-            let played = try runBuiltProduct(["play", "--server", server.name, tone])
-            let recorded = try await recording.value
+            let (played, recorded) = try await playWhileRecordingLoopback(tone, to: output, server: server.name)
             #expect(played.status == 0, "\(played.standardError)")
             #expect(played.standardOutput.contains("played 66150 frames"), "\(played.standardOutput)")
             #expect(played.standardOutput.contains("16-bit PCM, 2 ch, 44100 Hz"), "\(played.standardOutput)")
@@ -69,15 +66,7 @@ struct SoundFileTests {
 
             let wav = try WrittenWAV(path: output)
             #expect(wav.channels == 2 && wav.rate == 48_000 && wav.bits == 16)
-            for channel in 0..<2 {
-                let samples = stride(from: channel, to: wav.samples.count, by: 2).map { wav.samples[$0] }
-                let steady = SignalAnalysis.steadyPart(samples, skip: 4_800, count: 48_000)
-                #expect(steady.count == 48_000, "the tone is shorter than expected in the recording")
-                let frequency = SignalAnalysis.frequency(steady, rate: 48_000)
-                let level = 20 * log10(max(SignalAnalysis.sineAmplitude(steady), 1e-9))
-                #expect(abs(frequency - 1000) < 1, "frequency \(frequency)")
-                #expect(abs(level - 20 * log10(0.5)) < 0.3, "level \(level) dBFS")
-            }
+            expectHalfScaleKilohertzTone(in: wav)
         }
     }
 
