@@ -22,6 +22,13 @@ func reportingFailures(_ body: () throws -> Void) throws {
     }
 }
 
+/// Prints `value` as the `--json` output of a command: pretty, keys sorted.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 /// Writes a line to standard error.
 func printToStandardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

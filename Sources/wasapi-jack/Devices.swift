@@ -47,9 +47,7 @@ struct Devices: ParsableCommand {
                            isVirtual: descriptor?.isVirtual ?? false)
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                try printJSON(rows)
                 return
             }
             for row in rows {

@@ -64,9 +64,7 @@ struct EndpointVolumeCommand: ParsableCommand {
                 channelsDB: try (0..<volume.getChannelCount()).map { try volume.getChannelVolumeLevel($0) },
                 minimumDB: range.minimumDB, maximumDB: range.maximumDB, incrementDB: range.incrementDB)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report)
                 return
             }
             print("endpoint \(report.id): \(report.levelDB) dB (scalar \(report.scalar))\(report.mute ? ", muted" : "")")

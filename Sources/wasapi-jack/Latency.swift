@@ -48,9 +48,7 @@ struct LatencyCommand: ParsableCommand {
             try withExtendedLifetime(session) {
                 let report = try measure(session.enumerator)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                    try printJSON(report)
                     return
                 }
                 let rate = Double(report.sampleRate) / 1000

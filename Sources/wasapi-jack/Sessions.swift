@@ -33,9 +33,7 @@ struct Sessions: ParsableCommand {
                     mute: try control.simpleAudioVolume().getMute())
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                try printJSON(rows)
                 return
             }
             if rows.isEmpty { print("no audio sessions on the server") }
