@@ -11,8 +11,8 @@ import Synchronization
 ///   (``CallbackSlot``, run first) and stream slots (``StreamSlot``). A
 ///   control thread publishes a slot by storing its pointer (release); it
 ///   withdraws one by storing nil and then waiting until every cycle that may
-///   have loaded the old pointer has finished (``cyclesStarted`` /
-///   ``cyclesFinished``), before the slot's memory is freed.
+///   have loaded the old pointer has finished (``requestedEpoch`` /
+///   ``acknowledgedEpoch``), before the slot's memory is freed.
 /// - Each cycle publishes the cycle clock (``clock``) for `IAudioClock`.
 /// - The shutdown and xrun callbacks only record what happened in atomics.
 ///
@@ -30,10 +30,12 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     let streams = SlotTable(capacity: ProcessGraph.streamCapacity)
     /// ``CallbackSlot`` pointers.
     let callbacks = SlotTable(capacity: ProcessGraph.callbackCapacity)
-    /// Cycles the process callback has begun.
-    let cyclesStarted = Atomic<UInt64>(0)
-    /// Cycles the process callback has completed.
-    let cyclesFinished = Atomic<UInt64>(0)
+    /// Raised by a control thread after a change the process thread must
+    /// see (a withdrawn slot, a stopped stream); read at the start of a cycle.
+    let requestedEpoch = Atomic<UInt64>(0)
+    /// The ``requestedEpoch`` the last finished cycle read at its start.
+    /// Only the process thread writes it.
+    let acknowledgedEpoch = Atomic<UInt64>(0)
     /// The last cycle's clock: see ``CycleClock``.
     let clock = SeqlockCell(wordCount: CycleClock.wordCount)
     /// xruns JACK reported to this client.
@@ -69,14 +71,23 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
         }
     }
 
-    /// Returns once every cycle that began before this call has finished, or at
-    /// once when `isRunning()` says no cycle can run (client inactive or shut down).
-    /// Returns false if cycles did not finish within `timeoutMilliseconds`.
-    /// Control path; sleeps.
+    /// Returns once every cycle that began before this call has finished, so
+    /// that whatever the caller changed before it (a withdrawn slot, a
+    /// cleared `running` flag) is seen by every cycle from now on; at once
+    /// when `isRunning()` says no cycle can run (client inactive or shut down).
+    /// Returns false if no cycle finished within `timeoutMilliseconds`.
+    /// Control path; sleeps, typically for up to one period.
+    ///
+    /// The handshake costs the process thread no locked instruction: the
+    /// caller raises ``requestedEpoch`` (release, after its change); a cycle
+    /// reads it first thing (acquire), so it sees the change, and stores it
+    /// in ``acknowledgedEpoch`` when done. Cycles run one after another on
+    /// one thread, so once a cycle that began after the raise has finished,
+    /// every cycle that could have missed the change has finished too.
     func waitForCyclesInFlight(timeoutMilliseconds: Int = 2000, isRunning: () -> Bool) -> Bool {
-        let target = cyclesStarted.load(ordering: .sequentiallyConsistent)
+        let target = requestedEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
         var waited = 0
-        while cyclesFinished.load(ordering: .acquiring) < target {
+        while acknowledgedEpoch.load(ordering: .acquiring) < target {
             if !isRunning() { return true }
             if waited >= timeoutMilliseconds * 10 { return false }
             usleep(100)
@@ -92,21 +103,20 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// raise the events they are due.
     ///
     /// A client with in-callback streams only pays for nothing else: no
-    /// clock, no stream-table walk (see MonitorBenchmarks).
-    @_noLocks
+    /// clock, no stream-table walk, and no locked instruction (see
+    /// MonitorBenchmarks). The epoch is read first, so that every load after
+    /// it sees what the control thread changed before raising it.
+    @_noLocks @inline(__always)
     func runCycle(frames: UInt32) {
-        cyclesStarted.add(1, ordering: .sequentiallyConsistent)
-        let handle = client.load(ordering: .acquiring)
+        let epoch = requestedEpoch.load(ordering: .acquiring)
+        let streamEnd = streams.end()
         for index in 0..<callbacks.end() {
             if let slot = callbacks.entry(at: index) {
-                slot.assumingMemoryBound(to: CallbackSlot.self).pointee.process(frames: frames, client: handle)
+                slot.assumingMemoryBound(to: CallbackSlot.self).pointee.process(frames: frames)
             }
         }
-        let streamEnd = streams.end()
-        if streamEnd > 0 { runStreams(upTo: streamEnd, frames: frames, client: handle) }
-        // Only this thread writes the counter: a load and a release store,
-        // no read-modify-write (a locked instruction on x86).
-        cyclesFinished.store(cyclesFinished.load(ordering: .relaxed) &+ 1, ordering: .releasing)
+        if streamEnd > 0 { runStreams(upTo: streamEnd, frames: frames) }
+        acknowledgedEpoch.store(epoch, ordering: .releasing)
     }
 
     /// The stream slots' part of a cycle. The cycle's time (QPC of capture
@@ -114,8 +124,10 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// taken from jack_get_cycle_times: JACK's cycle times are a filtered
     /// estimate that can step backwards after an xrun.
     @_noLocks
-    private func runStreams(upTo end: Int, frames: UInt32, client handle: OpaquePointer?) {
-        if let handle { CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock) }
+    private func runStreams(upTo end: Int, frames: UInt32) {
+        if let handle = client.load(ordering: .acquiring) {
+            CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
+        }
         let now = trustedMonotonicNanoseconds()
         for index in 0..<end {
             if let slot = streams.entry(at: index) {
@@ -137,7 +149,7 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
 // its `void *` argument.
 
 /// JACK's process callback. Real-time thread; `@_noLocks`.
-@_noLocks
+@_noLocks @inline(__always)
 func graphProcessCallback(frames: UInt32, argument: UnsafeMutableRawPointer?) -> Int32 {
     argument!.assumingMemoryBound(to: ProcessGraph.self).pointee.runCycle(frames: frames)
     return 0

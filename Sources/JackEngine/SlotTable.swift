@@ -41,7 +41,7 @@ struct SlotTable: ~Copyable {
 
     /// Clears the entry at `index`; the cycle running now may still use the slot.
     func withdraw(at index: Int) {
-        entries[index].store(nil, ordering: .sequentiallyConsistent)
+        entries[index].store(nil, ordering: .releasing)
     }
 
     /// One past the last index the process callback needs to look at.
