@@ -15,8 +15,12 @@ public typealias ProcessFunction = wasapi_jack_process_function
 /// While the slot is not ``running`` the function is not called and the
 /// outputs carry silence.
 ///
+/// The built-in ``monitorProcessFunction`` is recognised when the slot is
+/// made and runs as a direct copy between the port buffers: no plane table,
+/// no call through a pointer (see MonitorBenchmarks for what that saves).
+///
 /// Thread safety: fixed at creation except the atomics, which control threads
-/// may change at any time. ``process(frames:client:)`` is `@_noLocks` and
+/// may change at any time. ``process(frames:)`` is `@_noLocks` and
 /// runs only on JACK's process thread.
 public struct CallbackSlot: ~Copyable, @unchecked Sendable {
     public let inputCount: Int
@@ -28,6 +32,11 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
     private let cycle: UnsafeMutablePointer<wasapi_jack_cycle>
     private let function: ProcessFunction
     private let context: UnsafeMutableRawPointer?
+    /// The function is ``monitorProcessFunction``: copy instead of calling it.
+    private let isPassThrough: Bool
+    /// For each output, the input port the built-in monitor copies into it
+    /// (input `k % inputCount`), or nil for silence when there is no input.
+    private let passThroughSources: UnsafeMutablePointer<OpaquePointer?>
 
     /// Whether the process function runs.
     public let running = Atomic<Bool>(false)
@@ -56,6 +65,11 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
             frame_position: 0, jack_client: nil))
         self.function = function
         self.context = context
+        isPassThrough = unsafeBitCast(function, to: UnsafeRawPointer.self)
+            == unsafeBitCast(monitorProcessFunction, to: UnsafeRawPointer.self)
+        passThroughSources = .allocate(capacity: max(outputs.count, 1))
+        passThroughSources.initialize(
+            from: outputs.indices.map { inputs.isEmpty ? nil : inputs[$0 % inputs.count].handle }, count: outputs.count)
     }
 
     deinit {
@@ -64,29 +78,55 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
         inputPlanes.deallocate()
         outputPlanes.deallocate()
         cycle.deallocate()
+        passThroughSources.deallocate()
+    }
+
+    /// Gives the process function the `jack_client_t *` it may use for
+    /// jack.h's real-time-safe calls. Control path, before the slot is
+    /// published.
+    func attach(to client: OpaquePointer) {
+        cycle.pointee.jack_client = UnsafeMutableRawPointer(client)
     }
 
     /// Hands this cycle's port buffers to the process function. Process thread only.
     @_noLocks @inline(__always)
-    func process(frames: UInt32, client: OpaquePointer?) {
+    func process(frames: UInt32) {
         guard running.load(ordering: .acquiring) else {
             for index in 0..<outputCount {
                 trustedZero(UnsafeMutableRawPointer(trustedPortBuffer(outputPorts[index], frames)), Int(frames) &* 4)
             }
             return
         }
-        for index in 0..<inputCount {
-            inputPlanes[index] = UnsafePointer(trustedPortBuffer(inputPorts[index], frames))
-        }
-        for index in 0..<outputCount {
-            outputPlanes[index] = trustedPortBuffer(outputPorts[index], frames)
-        }
-        // The ports, counts and rate were filled in at creation.
         let position = framePosition.load(ordering: .relaxed)
-        cycle.pointee.frames = frames
-        cycle.pointee.frame_position = position
-        cycle.pointee.jack_client = UnsafeMutableRawPointer(client)
-        trustedCallProcessFunction(function, cycle, context)
+        if isPassThrough {
+            passInputsThrough(frames: frames)
+        } else {
+            for index in 0..<inputCount {
+                inputPlanes[index] = UnsafePointer(trustedPortBuffer(inputPorts[index], frames))
+            }
+            for index in 0..<outputCount {
+                outputPlanes[index] = trustedPortBuffer(outputPorts[index], frames)
+            }
+            // The ports, counts, rate and client were filled in before.
+            cycle.pointee.frames = frames
+            cycle.pointee.frame_position = position
+            trustedCallProcessFunction(function, cycle, context)
+        }
         framePosition.store(position &+ UInt64(frames), ordering: .releasing)
+    }
+
+    /// ``monitorProcessFunction``'s copy, straight between the port buffers
+    /// (output `k` gets input `k % inputCount`, silence with no inputs).
+    @_noLocks @inline(__always)
+    private func passInputsThrough(frames: UInt32) {
+        let bytes = Int(frames) &* 4
+        for index in 0..<outputCount {
+            let output = trustedPortBuffer(outputPorts[index], frames)
+            if let source = passThroughSources[index] {
+                trustedMemcpy(output, trustedPortBuffer(source, frames), bytes)
+            } else {
+                trustedZero(output, bytes)
+            }
+        }
     }
 }

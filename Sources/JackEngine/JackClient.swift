@@ -240,13 +240,17 @@ public final class JackClient: @unchecked Sendable {
     /// Hands an in-callback `slot` to the process callback, which runs it
     /// before the stream slots from the next cycle on.
     public func install(_ slot: RealtimeBox<CallbackSlot>) throws(JackError) -> InstalledSlot {
-        try install(slot, kind: .callback, pointer: UnsafeMutableRawPointer(slot.pointer))
+        try install(slot, kind: .callback, pointer: UnsafeMutableRawPointer(slot.pointer)) { handle in
+            slot.pointer.pointee.attach(to: handle)
+        }
     }
 
-    private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind,
-                         pointer: UnsafeMutableRawPointer) throws(JackError) -> InstalledSlot {
+    /// Publishes `pointer` after `prepare` has seen the open handle.
+    private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind, pointer: UnsafeMutableRawPointer,
+                         prepare: (OpaquePointer) -> Void = { _ in }) throws(JackError) -> InstalledSlot {
         let result = state.withLock { state -> Result<InstalledSlot, JackError> in
-            guard state.handle != nil else { return .failure(.clientClosed) }
+            guard let handle = state.handle else { return .failure(.clientClosed) }
+            prepare(handle.raw)
             guard let index = graph.pointer.pointee.publish(pointer, kind: kind) else {
                 return .failure(.tooManyStreams(limit: ProcessGraph.capacity(of: kind)))
             }

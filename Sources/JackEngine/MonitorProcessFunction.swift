@@ -7,6 +7,10 @@ import Realtime
 /// with no inputs the outputs carry silence. The context is not used.
 ///
 /// Real-time safe: two trusted C calls per channel (`memcpy`, `memset`).
+/// A ``CallbackSlot`` given this function does not call it: it recognises it
+/// and does the same copy straight between the port buffers. The function
+/// still does the copy when called, for instance from another process
+/// function.
 public let monitorProcessFunction: ProcessFunction = { cycle, _ in copyInputsToOutputs(cycle) }
 
 @_noLocks

@@ -7,18 +7,19 @@ import Glibc
 //
 // `_unsafePerformance` tells the optimizer's `@_noLocks` checker that the
 // wrapped call is trusted not to allocate, lock or block. Nothing else may be
-// placed inside these wrappers.
+// placed inside these wrappers. They are `@inlinable`, so that a caller in
+// another module calls the C function itself, not a wrapper around it.
 
 /// `memcpy(3)`: copies bytes between non-overlapping buffers; no allocation,
 /// no lock, no system call.
-@_noLocks @inline(__always)
+@_noLocks @inlinable @inline(__always)
 public func trustedMemcpy(_ destination: UnsafeMutableRawPointer,
                           _ source: UnsafeRawPointer, _ byteCount: Int) {
     _unsafePerformance { _ = memcpy(destination, source, byteCount) }
 }
 
 /// `memset(3)` with zero: clears bytes; no allocation, no lock, no system call.
-@_noLocks @inline(__always)
+@_noLocks @inlinable @inline(__always)
 public func trustedZero(_ destination: UnsafeMutableRawPointer, _ byteCount: Int) {
     _unsafePerformance { _ = memset(destination, 0, byteCount) }
 }
@@ -27,7 +28,7 @@ public func trustedZero(_ destination: UnsafeMutableRawPointer, _ byteCount: Int
 /// The kernel adds to the counter and wakes pollers; with EFD_NONBLOCK it never
 /// sleeps (it fails with EAGAIN only if the counter would overflow, which a
 /// consumer that reads it cannot let happen).
-@_noLocks @inline(__always)
+@_noLocks @inlinable @inline(__always)
 public func trustedEventfdIncrement(_ fileDescriptor: Int32) -> Bool {
     _unsafePerformance {
         var one: UInt64 = 1
@@ -37,7 +38,7 @@ public func trustedEventfdIncrement(_ fileDescriptor: Int32) -> Bool {
 
 /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds: served from the vDSO, no
 /// system call, no lock.
-@_noLocks @inline(__always)
+@_noLocks @inlinable @inline(__always)
 public func trustedMonotonicNanoseconds() -> UInt64 {
     _unsafePerformance {
         var now = timespec()

@@ -15,12 +15,13 @@ struct ContractObservations: ~Copyable {
 }
 
 /// A process function that writes 0.25 to every output and checks each cycle
-/// against the contract: the period, the port counts, a contiguous position.
+/// against the contract: the period, the port counts, the JACK client, a
+/// contiguous position.
 let contractProcessFunction: InCallbackStream.Function = { cycle, context in
     let seen = context!.assumingMemoryBound(to: ContractObservations.self)
     let shape = cycle.pointee
     if shape.frames != 64 || shape.input_count != 2 || shape.output_count != 2 || shape.sample_rate != 48_000
-        || shape.inputs == nil || shape.outputs == nil {
+        || shape.inputs == nil || shape.outputs == nil || shape.jack_client == nil {
         seen.pointee.wrongShapes.add(1, ordering: .relaxed)
     }
     if seen.pointee.nextPosition.load(ordering: .relaxed) != shape.frame_position {
@@ -37,9 +38,13 @@ let contractProcessFunction: InCallbackStream.Function = { cycle, context in
 struct InCallbackStreamTests {
     /// A render stream's counter goes through the monitor and out to the
     /// endpoint, where a loopback capture records it: every frame arrives,
-    /// in order, unchanged. All in this process's one JACK client.
-    @Test("the monitor passes a 100,000-frame counter bit-exact from a stream to the endpoint")
-    func monitorIsBitExact() async throws {
+    /// in order, unchanged. All in this process's one JACK client. The
+    /// source plays the counter on the left and its negation on the right;
+    /// with one input the monitor takes the left only and feeds it to both
+    /// outputs.
+    @Test("the monitor passes a 100,000-frame counter bit-exact from a stream to the endpoint",
+          arguments: [2, 1])
+    func monitorIsBitExact(inputs: Int) async throws {
         try await withJackServer { server in
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
@@ -47,7 +52,7 @@ struct InCallbackStreamTests {
             source.autoConnect = false
             let mix = try source.getMixFormat()
             try source.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 200_000, format: mix)
-            let monitor = try InCallbackStream(enumerator: enumerator, inputChannels: 2, outputChannels: 2,
+            let monitor = try InCallbackStream(enumerator: enumerator, inputChannels: inputs, outputChannels: 2,
                                                process: InCallbackStream.monitor)
             try monitor.connectInputs(from: try source.portNames())
             let endpoint = try #require(device.descriptor)
@@ -81,7 +86,11 @@ struct InCallbackStreamTests {
             let values = left.filter { $0 != 0 }
             #expect(values.count == total, "frames delivered: \(values.count)")
             #expect(values.enumerated().allSatisfy { $0.element == Float($0.offset + 1) }, "lost, repeated or reordered")
-            #expect(zip(left, right).allSatisfy { $0 == -$1 }, "the right channel mirrors the left")
+            if inputs == 2 {
+                #expect(zip(left, right).allSatisfy { $0 == -$1 }, "the right channel mirrors the left")
+            } else {
+                #expect(left == right, "the one input feeds both outputs")
+            }
             #expect(monitor.framePosition > UInt64(total))
         }
     }
