@@ -282,8 +282,8 @@ public final class JackClient: @unchecked Sendable {
     }
 
     /// Returns once every process cycle that had started when it was called
-    /// has finished: after a slot stops running, its ring and pipeline are
-    /// then the caller's alone (IAudioClient::Reset).
+    /// has finished (within about one period): after a slot stops running,
+    /// its ring and pipeline are then the caller's alone (IAudioClient::Reset).
     public func waitForCyclesInFlight() {
         _ = graph.pointer.pointee.waitForCyclesInFlight { [self] in
             state.withLock { $0.isActive && $0.handle != nil } && !isShutDown

@@ -41,6 +41,9 @@ public final class JackServerProcess: @unchecked Sendable {
         case jackdNotFound
         case spawnFailed(errno: Int32)
         case didNotAnswer(name: String, seconds: Int, log: String)
+        /// jackd allows 8 servers at once. A server that was killed (SIGKILL,
+        /// a crash) stays registered until one of the same name starts.
+        case tooManyServers(name: String)
 
         public var description: String {
             switch self {
@@ -50,6 +53,10 @@ public final class JackServerProcess: @unchecked Sendable {
                 return "could not start jackd: \(String(cString: strerror(code)))"
             case let .didNotAnswer(name, seconds, log):
                 return "jackd '\(name)' did not answer within \(seconds) s; its log:\n\(log)"
+            case let .tooManyServers(name):
+                return "jackd refused to start '\(name)': too many servers already active (jackd allows 8). "
+                    + "Stop some; servers that were killed stay registered in /dev/shm/jack-shm-registry, "
+                    + "which may be removed when no jackd is running"
             }
         }
     }
@@ -85,6 +92,7 @@ public final class JackServerProcess: @unchecked Sendable {
             if Self.nowMilliseconds() > deadline || Self.hasExited(watchdog) {
                 let log = Self.readLog(logPath)
                 stop()
+                if log.contains("Too many servers already active") { throw .tooManyServers(name: configuration.name) }
                 throw .didNotAnswer(name: configuration.name, seconds: timeoutSeconds, log: log)
             }
             usleep(50_000)

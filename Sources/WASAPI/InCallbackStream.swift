@@ -125,7 +125,7 @@ public final class InCallbackStream: @unchecked Sendable {
     }
 
     /// Stops calling the process function (outputs carry silence) and returns
-    /// once the cycle in flight, if any, has finished with it.
+    /// once no cycle can still be calling it: within about one period.
     public func stop() {
         slot.pointer.pointee.running.store(false, ordering: .releasing)
         engine.client.waitForCyclesInFlight()
