@@ -16,12 +16,7 @@ public final class AudioSessionControl: Sendable {
         self.instance = instance
     }
 
-    func record() throws(AudioError) -> SessionRecord {
-        guard let found = hub.lookup(instance) else {
-            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
-        }
-        return found.record
-    }
+    func record() throws(AudioError) -> SessionRecord { try hub.record(of: instance) }
 
     /// Whether the session belongs to this process.
     public var isOwnedByThisProcess: Bool { hub.lookup(instance)?.isLocal ?? false }

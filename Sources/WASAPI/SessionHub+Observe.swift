@@ -127,6 +127,15 @@ extension SessionHub {
         }
     }
 
+    /// The session `instance`'s state as last published.
+    /// - Throws: AUDCLNT_E_DEVICE_INVALIDATED when the session is gone.
+    func record(of instance: String) throws(AudioError) -> SessionRecord {
+        guard let found = lookup(instance) else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
+        }
+        return found.record
+    }
+
     /// The sessions on `endpoint` whose owning client is still registered.
     func sessions(onEndpoint endpoint: String) -> [SessionRecord] {
         let candidates = state.withLock { state in

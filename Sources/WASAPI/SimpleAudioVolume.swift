@@ -23,7 +23,7 @@ public final class SimpleAudioVolume: Sendable {
     }
 
     /// `GetMasterVolume` (as last published).
-    public func getMasterVolume() throws(AudioError) -> Float { try record().volume }
+    public func getMasterVolume() throws(AudioError) -> Float { try hub.record(of: instance).volume }
 
     /// `SetMute`.
     public func setMute(_ mute: Bool, context: String = GUIDString.null) throws(AudioError) {
@@ -31,14 +31,7 @@ public final class SimpleAudioVolume: Sendable {
     }
 
     /// `GetMute` (as last published).
-    public func getMute() throws(AudioError) -> Bool { try record().mute }
-
-    private func record() throws(AudioError) -> SessionRecord {
-        guard let found = hub.lookup(instance) else {
-            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
-        }
-        return found.record
-    }
+    public func getMute() throws(AudioError) -> Bool { try hub.record(of: instance).mute }
 }
 
 /// `IChannelAudioVolume`: a session's volume per endpoint channel (the mix
@@ -58,12 +51,7 @@ public final class ChannelAudioVolume: Sendable {
     public func getChannelCount() throws(AudioError) -> Int { try getAllVolumes().count }
 
     /// `GetAllVolumes`.
-    public func getAllVolumes() throws(AudioError) -> [Float] {
-        guard let found = hub.lookup(instance) else {
-            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
-        }
-        return found.record.channels
-    }
+    public func getAllVolumes() throws(AudioError) -> [Float] { try hub.record(of: instance).channels }
 
     /// `GetChannelVolume`.
     public func getChannelVolume(_ index: Int) throws(AudioError) -> Float {
