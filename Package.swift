@@ -5,9 +5,8 @@ let package = Package(
     name: "wasapi-jack",
     products: [
         .library(name: "WASAPI", targets: ["WASAPI"]),
-        .library(name: "JackEngine", targets: ["JackEngine"]),
-        .library(name: "PCM", targets: ["PCM"]),
-        .library(name: "Realtime", targets: ["Realtime"]),
+        // A deterministic engine with a virtual clock, for state-machine tests of WASAPI code.
+        .library(name: "SimulatedEngine", targets: ["SimulatedEngine"]),
         .executable(name: "wasapi-jack", targets: ["wasapi-jack"]),
     ],
     dependencies: [
@@ -34,17 +33,22 @@ let package = Package(
         .target(name: "Realtime", dependencies: ["CLinuxSystem"]),
         // Wave formats, sample conversion, channel maps, resampling.
         .target(name: "PCM", dependencies: ["Realtime", "CSampleRate"]),
-        // The JACK client, its process callback and stream slots.
-        .target(name: "JackEngine", dependencies: ["Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle"]),
+        // The seam: what WASAPI needs of an audio engine (the AudioEngine
+        // protocol) and the engine-independent real-time half of a stream.
+        .target(name: "AudioGraph", dependencies: ["Realtime", "PCM", "CProcessCycle"]),
+        // The JACK engine: every JACK call, the process callback, endpoint discovery.
+        .target(name: "JackEngine", dependencies: ["AudioGraph", "Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle"]),
+        // The simulated engine: virtual clock, manual cycles, endpoints added and removed at will.
+        .target(name: "SimulatedEngine", dependencies: ["AudioGraph", "Realtime", "CProcessCycle"]),
         // The public WASAPI-shaped API.
-        .target(name: "WASAPI", dependencies: ["JackEngine", "PCM", "Realtime"]),
+        .target(name: "WASAPI", dependencies: ["AudioGraph", "JackEngine", "PCM", "Realtime", "CProcessCycle"]),
         // Tone measurements shared by the command-line tool and the tests.
         .target(name: "SignalAnalysis"),
         // The command-line tool.
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI", "JackEngine", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
+                "WASAPI", "JackEngine", "AudioGraph", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -59,8 +63,8 @@ let package = Package(
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "JackTestSupport"]),
         .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
-        .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "JackTestSupport", "CJack"]),
-        .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport"]),
+        .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack"]),
+        .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "AudioGraph", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport", "SimulatedEngine"]),
         .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis"]),
     ]
 )

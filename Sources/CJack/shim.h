@@ -9,6 +9,7 @@
 #include <jack/metadata.h>
 #include <jack/uuid.h>
 #include <jack/statistics.h>
+#include <jack/session.h>  /* jack_client_get_uuid */
 
 /// `jack_client_open` is variadic (the server name follows the options when
 /// `JackServerName` is set); Swift cannot call variadic C functions.

@@ -1,10 +1,8 @@
+import AudioGraph
 import CProcessCycle
 import Realtime
 import Synchronization
 
-/// The process function of an in-callback stream: runs on JACK's real-time
-/// thread, once per cycle, on the stream's own port buffers.
-public typealias ProcessFunction = wasapi_jack_process_function
 
 /// The real-time half of an in-callback stream: input and output ports and a
 /// C process function that JACK's process callback calls directly on their
@@ -45,15 +43,15 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
 
     /// Creates a slot over `inputs` and `outputs` (either may be empty, not
     /// both) that calls `function` with `context`. Control path (allocates).
-    public init(inputs: [JackPort], outputs: [JackPort], sampleRate: Int,
+    public init(inputs: [EnginePort], outputs: [EnginePort], sampleRate: Int,
                 function: ProcessFunction, context: UnsafeMutableRawPointer?) {
         precondition(!inputs.isEmpty || !outputs.isEmpty, "an in-callback slot needs a port")
         inputCount = inputs.count
         outputCount = outputs.count
         inputPorts = .allocate(capacity: max(inputs.count, 1))
-        inputPorts.initialize(from: inputs.map(\.handle), count: inputs.count)
+        inputPorts.initialize(from: inputs.map(\.jack), count: inputs.count)
         outputPorts = .allocate(capacity: max(outputs.count, 1))
-        outputPorts.initialize(from: outputs.map(\.handle), count: outputs.count)
+        outputPorts.initialize(from: outputs.map(\.jack), count: outputs.count)
         inputPlanes = .allocate(capacity: max(inputs.count, 1))
         outputPlanes = .allocate(capacity: max(outputs.count, 1))
         cycle = .allocate(capacity: 1)
@@ -69,7 +67,7 @@ public struct CallbackSlot: ~Copyable, @unchecked Sendable {
             == unsafeBitCast(monitorProcessFunction, to: UnsafeRawPointer.self)
         passThroughSources = .allocate(capacity: max(outputs.count, 1))
         passThroughSources.initialize(
-            from: outputs.indices.map { inputs.isEmpty ? nil : inputs[$0 % inputs.count].handle }, count: outputs.count)
+            from: outputs.indices.map { inputs.isEmpty ? nil : inputs[$0 % inputs.count].jack }, count: outputs.count)
     }
 
     deinit {

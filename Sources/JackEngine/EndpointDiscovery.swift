@@ -1,34 +1,4 @@
-/// An endpoint as discovered in the graph: a group of terminal ports.
-///
-/// Plain value; any thread.
-public struct EndpointDescriptor: Sendable, Hashable {
-    /// Data flow, as `EDataFlow` has it.
-    public enum Flow: Sendable, Hashable {
-        /// Audio goes to the endpoint's ports (JACK input ports).
-        case render
-        /// Audio comes from the endpoint's ports (JACK output ports).
-        case capture
-    }
-
-    /// The stable id (see ``EndpointDiscovery/endpointID(flow:clientName:group:)``).
-    public var id: String
-    public var flow: Flow
-    /// The JACK client that owns the ports.
-    public var clientName: String
-    /// The port group (from metadata), or nil for the client's ungrouped ports.
-    public var group: String?
-    /// Full port names, in channel order.
-    public var ports: [String]
-    /// True for another application's ports (a "virtual cable"), false for
-    /// physical (driver) ports.
-    public var isVirtual: Bool
-    /// "Playback (system)": what a device list shows.
-    public var friendlyName: String
-    /// "Playback": the endpoint's own name without the client.
-    public var description: String
-
-    public var channelCount: Int { ports.count }
-}
+import AudioGraph
 
 /// Groups the graph's ports into endpoints. Pure: no JACK calls, so the rules
 /// are tested without a server.
@@ -65,23 +35,6 @@ public enum EndpointDiscovery {
         return ordered.map { key in descriptor(for: key, ports: groups[key]!) }
     }
 
-    /// A Windows-shaped endpoint id, `{0.0.F.00000000}.{UUID}` (F: 0 render,
-    /// 1 capture), whose UUID is a hash of the flow, client name and group: the
-    /// same ports get the same id after a restart of the server or the process.
-    public static func endpointID(flow: EndpointDescriptor.Flow, clientName: String, group: String?) -> String {
-        let flowDigit = flow == .render ? "0" : "1"
-        let key = "wasapi-jack|\(flowDigit)|\(clientName)|\(group ?? "")"
-        let high = fnv1a64(key, seed: 0xcbf2_9ce4_8422_2325)
-        let low = fnv1a64(key, seed: 0x8422_2325_cbf2_9ce4)
-        func hex(_ value: UInt64, _ digits: Int) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: max(0, digits - text.count)) + text
-        }
-        let uuid = hex(high >> 32, 8) + "-" + hex((high >> 16) & 0xFFFF, 4) + "-"
-            + hex(high & 0xFFFF, 4) + "-" + hex(low >> 48, 4) + "-" + hex(low & 0xFFFF_FFFF_FFFF, 12)
-        return "{0.0.\(flowDigit).00000000}.{\(uuid)}"
-    }
-
     private struct GroupKey: Hashable {
         var flow: EndpointDescriptor.Flow
         var clientName: String
@@ -99,7 +52,6 @@ public enum EndpointDiscovery {
         let role = key.flow == .render ? "Playback" : "Capture"
         let description = key.group ?? role
         return EndpointDescriptor(
-            id: endpointID(flow: key.flow, clientName: key.clientName, group: key.group),
             flow: key.flow, clientName: key.clientName, group: key.group,
             ports: ordered.map(\.name), isVirtual: key.isVirtual,
             friendlyName: "\(description) (\(key.clientName))", description: description)
@@ -143,14 +95,5 @@ public enum EndpointDiscovery {
             }
         }
         return left.count - i < right.count - j
-    }
-
-    private static func fnv1a64(_ text: String, seed: UInt64) -> UInt64 {
-        var hash = seed
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return hash
     }
 }

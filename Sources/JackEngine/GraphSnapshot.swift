@@ -1,3 +1,4 @@
+import AudioGraph
 import CJack
 
 /// What the control thread knows about one audio port of the graph.

@@ -1,3 +1,4 @@
+import AudioGraph
 import CJack
 
 /// JACK metadata (the property database every client on the server shares).
@@ -10,7 +11,7 @@ import CJack
 /// process thread).
 extension JackClient {
     /// The UUID of a port (0 if the port is unknown).
-    public func uuid(of port: JackPort) -> UInt64 { jack_port_uuid(port.handle) }
+    public func uuid(of port: EnginePort) -> UInt64 { jack_port_uuid(port.jack) }
 
     /// The UUID of the client named `clientName`, or nil if it is not registered.
     public func uuid(ofClient clientName: String) -> UInt64? {
@@ -24,8 +25,20 @@ extension JackClient {
         return jack_uuid_parse(text, &uuid) == 0 ? uuid : nil
     }
 
-    /// This client's own UUID.
-    public var ownUUID: UInt64? { uuid(ofClient: name) }
+    /// This client's own UUID, asked of the client itself
+    /// (`jack_client_get_uuid`): looking the name up instead finds another
+    /// process's client where the server lets two clients share a name
+    /// (pipewire-jack 0.3.65 does not make duplicate names unique).
+    public var ownUUID: UInt64? {
+        let text: String?? = withHandle { handle in
+            guard let raw = jack_client_get_uuid(handle) else { return nil }
+            defer { jack_free(raw) }
+            return String(cString: raw)
+        }
+        guard let text = text ?? nil else { return nil }
+        var uuid: jack_uuid_t = 0
+        return jack_uuid_parse(text, &uuid) == 0 && uuid != 0 ? uuid : nil
+    }
 
     /// The value of `key` on `subject`, sanitised, or nil if unset.
     public func property(_ key: String, of subject: UInt64) -> String? {

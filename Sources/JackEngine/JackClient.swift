@@ -1,3 +1,4 @@
+import AudioGraph
 import CJack
 import Glibc
 import Realtime
@@ -54,9 +55,9 @@ public final class JackClient: @unchecked Sendable {
 
     /// Opens a client on `serverName` (nil: the default server, or
     /// `$JACK_DEFAULT_SERVER`).
-    /// - Throws: ``JackError/serverNotRunning(serverName:status:)`` when no server
-    ///   answers, ``JackError/openFailed(clientName:serverName:status:)`` otherwise.
-    public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(JackError) {
+    /// - Throws: ``EngineError/serverNotRunning(serverName:detail:)`` when no server
+    ///   answers, ``EngineError/openFailed(clientName:serverName:detail:)`` otherwise.
+    public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(EngineError) {
         JackDiagnostics.installOnce()
         let resolvedServer = try ServerRegistry.checkIn(serverName)
         var jackOptions = JackNullOption.rawValue
@@ -68,14 +69,14 @@ public final class JackClient: @unchecked Sendable {
         guard let handle else {
             ServerRegistry.checkOut(resolvedServer)
             if decoded.contains(.serverFailed) || decoded.contains(.serverError) {
-                throw .serverNotRunning(serverName: serverName, status: decoded)
+                throw .serverNotRunning(serverName: serverName, detail: decoded.description)
             }
-            throw .openFailed(clientName: name, serverName: serverName, status: decoded)
+            throw .openFailed(clientName: name, serverName: serverName, detail: decoded.description)
         }
         guard let queue = try? GraphChangeQueue() else {
             jack_client_close(handle)
             ServerRegistry.checkOut(resolvedServer)
-            throw .openFailed(clientName: name, serverName: serverName, status: .failure)
+            throw .openFailed(clientName: name, serverName: serverName, detail: JackStatus.failure.description)
         }
         self.graphChanges = queue
         self.name = String(cString: jack_get_client_name(handle))
@@ -127,27 +128,32 @@ public final class JackClient: @unchecked Sendable {
 
     /// Registers an audio port `shortName` on this client.
     public func registerPort(_ shortName: String, direction: PortDirection,
-                             flags: PortFlags = []) throws(JackError) -> JackPort {
+                             flags: PortFlags = []) throws(EngineError) -> EnginePort {
         let port = try withOpenHandle { handle in
             jack_port_register(handle, shortName, JACK_DEFAULT_AUDIO_TYPE,
-                               direction.flag | flags.rawValue, 0).map(JackPort.init(handle:))
+                               direction.flag | flags.rawValue, 0).map(EnginePort.init(jack:))
         }
         guard let port else { throw .portRegistrationFailed(portName: "\(name):\(shortName)") }
         return port
     }
 
-    /// Reports the latency `port` adds (engine frames) through JACK's latency
-    /// callback, and asks the server to recompute the graph's latencies.
+    /// Reports the latency `ports` add (engine frames) through JACK's latency
+    /// callback, and asks the server once to recompute the graph's latencies.
     /// Render stream outputs report it as capture latency, capture stream
     /// inputs as playback latency. Control path.
-    public func reportLatency(of port: JackPort, isOutput: Bool, frames: ClosedRange<Int>) {
-        latencies.set(port, isOutput: isOutput, frames: frames)
+    ///
+    /// One recompute for all the ports, not one per port: pipewire-jack
+    /// 0.3.65 runs a queued recompute from inside the latency callback while
+    /// holding a non-recursive lock, so a second queued one deadlocks
+    /// (reworked upstream in 0.3.71). jackd2 behaves the same either way.
+    public func reportLatency(of ports: [EnginePort], isOutput: Bool, frames: ClosedRange<Int>) {
+        for port in ports { latencies.set(port, isOutput: isOutput, frames: frames) }
         _ = withHandle { jack_recompute_total_latencies($0) }
     }
 
     /// Reports `inputs` and `outputs` as one in-callback stream that adds no
     /// latency: JACK's latencies pass through it unchanged. Control path.
-    public func reportPassThroughLatency(inputs: [JackPort], outputs: [JackPort]) {
+    public func reportPassThroughLatency(inputs: [EnginePort], outputs: [EnginePort]) {
         latencies.setPassThrough(inputs: inputs, outputs: outputs)
         _ = withHandle { jack_recompute_total_latencies($0) }
     }
@@ -155,15 +161,15 @@ public final class JackClient: @unchecked Sendable {
     /// Unregisters one of this client's ports. After the server went away
     /// there is nothing to unregister, and libjack's state may already be
     /// torn down: nothing is called then.
-    public func unregister(_ port: JackPort) {
+    public func unregister(_ port: EnginePort) {
         latencies.remove(port)
         guard !isShutDown else { return }
-        _ = withHandle { jack_port_unregister($0, port.handle) }
+        _ = withHandle { jack_port_unregister($0, port.jack) }
     }
 
     /// Looks a port up by its exact full name (no pattern matching).
-    public func port(named fullName: String) -> JackPort? {
-        withHandle { jack_port_by_name($0, fullName).map(JackPort.init(handle:)) } ?? nil
+    public func port(named fullName: String) -> EnginePort? {
+        withHandle { jack_port_by_name($0, fullName).map(EnginePort.init(jack:)) } ?? nil
     }
 
     /// Full names of the audio ports whose flags include `flags`, optionally
@@ -179,7 +185,7 @@ public final class JackClient: @unchecked Sendable {
 
     /// Connects `source` (an output port) to `destination` (an input port).
     /// Connecting an existing connection again is not an error.
-    public func connect(_ source: String, to destination: String) throws(JackError) {
+    public func connect(_ source: String, to destination: String) throws(EngineError) {
         let code = try withOpenHandle { jack_connect($0, source, destination) }
         if code != 0 && code != EEXIST {
             throw .connectionFailed(source: source, destination: destination, code: code)
@@ -187,7 +193,7 @@ public final class JackClient: @unchecked Sendable {
     }
 
     /// Disconnects `source` from `destination`.
-    public func disconnect(_ source: String, from destination: String) throws(JackError) {
+    public func disconnect(_ source: String, from destination: String) throws(EngineError) {
         let code = try withOpenHandle { jack_disconnect($0, source, destination) }
         if code != 0 { throw .connectionFailed(source: source, destination: destination, code: code) }
     }
@@ -195,7 +201,7 @@ public final class JackClient: @unchecked Sendable {
     // MARK: Life cycle
 
     /// Starts the process callback (`jack_activate`).
-    public func activate() throws(JackError) {
+    public func activate() throws(EngineError) {
         let code = try withOpenHandle { jack_activate($0) }
         guard code == 0 else { throw .activationFailed(code: code) }
         state.withLock { $0.isActive = true }
@@ -232,14 +238,14 @@ public final class JackClient: @unchecked Sendable {
 
     /// Hands `slot` to the process callback; it runs from the next cycle on.
     /// - Returns: the token for ``uninstall(_:)``.
-    /// - Throws: ``JackError/tooManyStreams(limit:)`` when the table is full.
-    public func install(_ slot: RealtimeBox<StreamSlot>) throws(JackError) -> InstalledSlot {
+    /// - Throws: ``EngineError/tooManyStreams(limit:)`` when the table is full.
+    public func install(_ slot: RealtimeBox<StreamSlot>) throws(EngineError) -> InstalledSlot {
         try install(slot, kind: .stream, pointer: UnsafeMutableRawPointer(slot.pointer))
     }
 
     /// Hands an in-callback `slot` to the process callback, which runs it
     /// before the stream slots from the next cycle on.
-    public func install(_ slot: RealtimeBox<CallbackSlot>) throws(JackError) -> InstalledSlot {
+    public func install(_ slot: RealtimeBox<CallbackSlot>) throws(EngineError) -> InstalledSlot {
         try install(slot, kind: .callback, pointer: UnsafeMutableRawPointer(slot.pointer)) { handle in
             slot.pointer.pointee.attach(to: handle)
         }
@@ -247,8 +253,8 @@ public final class JackClient: @unchecked Sendable {
 
     /// Publishes `pointer` after `prepare` has seen the open handle.
     private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind, pointer: UnsafeMutableRawPointer,
-                         prepare: (OpaquePointer) -> Void = { _ in }) throws(JackError) -> InstalledSlot {
-        let result = state.withLock { state -> Result<InstalledSlot, JackError> in
+                         prepare: (OpaquePointer) -> Void = { _ in }) throws(EngineError) -> InstalledSlot {
+        let result = state.withLock { state -> Result<InstalledSlot, EngineError> in
             guard let handle = state.handle else { return .failure(.clientClosed) }
             prepare(handle.raw)
             guard let index = graph.pointer.pointee.publish(pointer, kind: kind) else {
@@ -284,27 +290,29 @@ public final class JackClient: @unchecked Sendable {
     /// Returns once every process cycle that had started when it was called
     /// has finished (within about one period): after a slot stops running,
     /// its ring and pipeline are then the caller's alone (IAudioClient::Reset).
-    public func waitForCyclesInFlight() {
-        _ = graph.pointer.pointee.waitForCyclesInFlight { [self] in
+    /// - Returns: false when no cycle finished within the bound (a stuck server).
+    @discardableResult
+    public func waitForCyclesInFlight() -> Bool {
+        graph.pointer.pointee.waitForCyclesInFlight { [self] in
             state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
         }
     }
 
     /// Asks the server for a new period (`jack_set_buffer_size`); every
     /// client on the server follows. Control path.
-    /// - Throws: ``JackError/clientClosed`` when the client is gone;
+    /// - Throws: ``EngineError/clientClosed`` when the client is gone;
     ///   `false` when the server refused the size.
     @discardableResult
-    public func setBufferSize(_ frames: Int) throws(JackError) -> Bool {
+    public func setBufferSize(_ frames: Int) throws(EngineError) -> Bool {
         try withOpenHandle { jack_set_buffer_size($0, jack_nframes_t(frames)) == 0 }
     }
 
     /// The latency range JACK reports for `port` in `mode` (frames; zero
     /// until the port is connected). Control path.
-    public func latencyRange(of port: JackPort, playback: Bool) -> ClosedRange<Int> {
+    public func latencyRange(of port: EnginePort, playback: Bool) -> ClosedRange<Int> {
         var range = jack_latency_range_t(min: 0, max: 0)
         _ = withHandle { _ in
-            jack_port_get_latency_range(port.handle, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
+            jack_port_get_latency_range(port.jack, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
         }
         return Int(range.min)...Int(max(range.min, range.max))
     }
@@ -317,17 +325,10 @@ public final class JackClient: @unchecked Sendable {
         state.withLock { state in state.handle.map { body($0.raw) } }
     }
 
-    func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(JackError) -> T {
+    func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(EngineError) -> T {
         let shutDown = isShutDown
         let result: T?? = withHandle { handle in shutDown ? nil : body(handle) }
         guard let opened = result, let value = opened else { throw .clientClosed }
         return value
     }
-}
-
-/// Names a slot installed in a client's process callback, for ``JackClient/uninstall(_:)``.
-public struct InstalledSlot: Hashable, Sendable {
-    enum Kind: Hashable, Sendable { case stream, callback }
-    let kind: Kind
-    let index: Int
 }

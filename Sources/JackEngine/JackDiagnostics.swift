@@ -6,7 +6,7 @@ import Glibc
 /// libjack prints to stderr by default, which floods a terminal with "cannot
 /// connect to server" lines whenever a library probes for a server. We drop
 /// them unless `WASAPI_JACK_VERBOSE` is set in the environment; every failure
-/// still surfaces as a typed ``JackError``.
+/// still surfaces as a typed ``EngineError``.
 ///
 /// Thread safety: libjack calls these from any thread, including its
 /// notification thread; they only write to stderr when verbose.

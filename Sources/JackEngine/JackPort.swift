@@ -1,30 +1,18 @@
+import AudioGraph
 import CJack
 
-/// A JACK port: its handle and full name ("client:port").
-///
-/// Plain value; any thread. The handle is valid until the port is unregistered
-/// or its client closes.
-public struct JackPort: Sendable, Hashable {
-    nonisolated(unsafe) let handle: OpaquePointer
-    /// The full name, "client:port".
-    public let name: String
-
-    init(handle: OpaquePointer) {
-        self.handle = handle
-        self.name = String(cString: jack_port_name(handle))
+extension EnginePort {
+    /// A port of a JACK client: `handle` is its `jack_port_t *`.
+    init(jack port: OpaquePointer) {
+        self.init(name: String(cString: jack_port_name(port)), handle: UnsafeMutableRawPointer(port))
     }
 
-    public static func == (lhs: JackPort, rhs: JackPort) -> Bool { lhs.handle == rhs.handle }
-    public func hash(into hasher: inout Hasher) { hasher.combine(handle) }
+    /// The `jack_port_t *`.
+    var jack: OpaquePointer { OpaquePointer(handle) }
 }
 
-/// Which way a port carries audio, from the port's own point of view.
-public enum PortDirection: Sendable {
-    /// `JackPortIsInput`: receives audio (a playback port, or a stream's capture port).
-    case input
-    /// `JackPortIsOutput`: produces audio (a capture port, or a stream's render port).
-    case output
-
+extension PortDirection {
+    /// The JACK flag of a port registered in this direction.
     var flag: UInt {
         switch self {
         case .input: UInt(JackPortIsInput.rawValue)

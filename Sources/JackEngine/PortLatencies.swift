@@ -1,3 +1,4 @@
+import AudioGraph
 import CJack
 import Synchronization
 
@@ -34,13 +35,13 @@ final class PortLatencies: Sendable {
     /// By the address of the group's first port.
     private let groups = Mutex<[UInt: Group]>([:])
 
-    private static func key(_ port: JackPort) -> UInt { UInt(bitPattern: Int(bitPattern: port.handle)) }
+    private static func key(_ port: EnginePort) -> UInt { UInt(bitPattern: Int(bitPattern: port.handle)) }
 
-    func set(_ port: JackPort, isOutput: Bool, frames: ClosedRange<Int>) {
+    func set(_ port: EnginePort, isOutput: Bool, frames: ClosedRange<Int>) {
         entries.withLock { $0[Self.key(port)] = Entry(isOutput: isOutput, frames: frames) }
     }
 
-    func remove(_ port: JackPort) {
+    func remove(_ port: EnginePort) {
         entries.withLock { _ = $0.removeValue(forKey: Self.key(port)) }
         let key = Self.key(port)
         groups.withLock { $0 = $0.filter { !$0.value.inputs.contains(key) && !$0.value.outputs.contains(key) } }
@@ -48,7 +49,7 @@ final class PortLatencies: Sendable {
 
     /// Reports `inputs` and `outputs` as one stream that adds no latency.
     /// ``remove(_:)`` of any of its ports drops the whole group.
-    func setPassThrough(inputs: [JackPort], outputs: [JackPort]) {
+    func setPassThrough(inputs: [EnginePort], outputs: [EnginePort]) {
         guard let first = (inputs + outputs).first else { return }
         groups.withLock {
             $0[Self.key(first)] = Group(inputs: inputs.map(Self.key), outputs: outputs.map(Self.key))

@@ -1,3 +1,4 @@
+import AudioGraph
 import CJack
 import Glibc
 import Realtime
@@ -138,12 +139,21 @@ public struct ProcessGraph: ~Copyable, @unchecked Sendable {
     @_noLocks
     private func runStreams(upTo end: Int, frames: UInt32) {
         if let handle = client.load(ordering: .acquiring) {
-            CycleClock.publish(trustedCycleTimes(handle), frames: frames, into: clock)
+            let times = trustedCycleTimes(handle)
+            if times.valid {
+                CycleClock.publish(frameTime: times.frames, microseconds: times.microseconds,
+                                   nextMicroseconds: times.nextMicroseconds,
+                                   periodMicroseconds: times.periodMicroseconds, frames: frames, into: clock)
+            }
         }
         let now = trustedMonotonicNanoseconds()
         for index in 0..<end {
-            if let slot = streams.entry(at: index) {
-                slot.assumingMemoryBound(to: StreamSlot.self).pointee.process(frames: frames, nanoseconds: now)
+            if let entry = streams.entry(at: index) {
+                let slot = entry.assumingMemoryBound(to: StreamSlot.self)
+                for channel in 0..<slot.pointee.portCount {
+                    slot.pointee.bindPlane(channel, to: trustedPortBuffer(OpaquePointer(slot.pointee.portHandle(channel)), frames))
+                }
+                slot.pointee.process(frames: frames, nanoseconds: now)
             }
         }
         // Events last, so that no application thread runs against a cycle

@@ -1,3 +1,4 @@
+import AudioGraph
 import Glibc
 import Synchronization
 
@@ -7,7 +8,7 @@ import Synchronization
 /// of two servers in one process corrupt each other's port tables (port names
 /// resolve on the wrong server). So the first open client pins the server
 /// until every client has closed, and an open on another server fails with
-/// ``JackError/otherServerInUse(inUse:requested:)`` instead of corrupting.
+/// ``EngineError/otherServerInUse(inUse:requested:)`` instead of corrupting.
 ///
 /// Thread safety: any control thread.
 enum ServerRegistry {
@@ -15,7 +16,7 @@ enum ServerRegistry {
 
     /// Resolves `serverName` the way libjack does and counts one more client on
     /// it. Throws if the process's clients are on another server.
-    static func checkIn(_ serverName: String?) throws(JackError) -> String {
+    static func checkIn(_ serverName: String?) throws(EngineError) -> String {
         let resolved = serverName
             ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) } ?? "default"
         let conflict = pinned.withLock { pinned -> String? in

@@ -1,3 +1,4 @@
+import AudioGraph
 import CProcessCycle
 
 /// Calls an in-callback stream's process function. The optimizer cannot see

@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 import Realtime
 
@@ -52,7 +52,7 @@ extension AudioClient {
                 throw AudioError(.AUDCLNT_E_BUFFER_OPERATION_PENDING, "release the buffer before reset")
             }
             // The process thread may still be in a cycle that began before Stop.
-            engine.client.waitForCyclesInFlight()
+            engine.waitForCyclesInFlight()
             let slot = stream.slot.pointer
             let wasEmpty = stream.ring.pointer.pointee.fillLevel() == 0
                 && slot.pointee.streamPosition.load(ordering: .relaxed) == 0

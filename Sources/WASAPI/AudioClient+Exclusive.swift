@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 
 /// Exclusive mode: the stream owns its endpoint and direction.
@@ -19,7 +19,7 @@ extension AudioClient {
     ///   the aligned size to retry with.
     func exclusiveBufferFrames(streamFlags: StreamFlags, bufferDuration: ReferenceTime,
                                periodicity: ReferenceTime, rate: Int, state: inout State) throws(AudioError) -> Int {
-        let period = engine.client.bufferSize
+        let period = engine.bufferSize
         let periodDuration = ReferenceTime.duration(frames: period, rate: rate)
         var duration = bufferDuration
         if streamFlags.contains(.eventCallback) {
@@ -46,13 +46,13 @@ extension AudioClient {
 
     /// Whether `format` is the device's native format for exclusive use.
     func isNativeFormat(_ format: WaveFormat, endpoint: EndpointDescriptor) -> Bool {
-        Int(format.samplesPerSecond) == engine.client.sampleRate && Int(format.channels) == endpoint.channelCount
+        Int(format.samplesPerSecond) == engine.sampleRate && Int(format.channels) == endpoint.channelCount
     }
 
     /// Tells every engine on the server to recheck exclusive use (they silence
     /// or release their shared streams on the endpoint).
     func announceExclusiveChange() {
-        guard let subject = engine.client.ownUUID else { return }
-        engine.client.setProperty(ExclusiveLock.changeKey, of: subject, to: "\(engine.client.currentMicroseconds)")
+        guard let subject = engine.ownSubject else { return }
+        engine.setProperty(ExclusiveLock.changeKey, of: subject, to: "\(engine.nowNanoseconds)")
     }
 }

@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 
 // The session services of an audio client (GetService for
 // IAudioSessionControl, ISimpleAudioVolume, IChannelAudioVolume) and the
@@ -46,7 +46,7 @@ extension AudioClient {
     /// Joins the stream just initialised to its session. Called under the client's lock.
     func joinSession(_ stream: StreamResources, guid: String, state: inout State) {
         let gains: SessionHub.MemberGains = stream.isLoopback ? .none : (state.shareMode == .exclusive ? .endpointOnly : .all)
-        state.session = SessionHub.shared(for: engine).attach(stream, guid: guid, category: state.category, gains: gains)
+        state.session = SessionHub.shared(for: device.graph).attach(stream, guid: guid, category: state.category, gains: gains)
     }
 
     /// The session GUID a stream joins: `guid`, or the process's default

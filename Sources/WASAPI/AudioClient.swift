@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 import Realtime
 import Synchronization
@@ -24,7 +24,7 @@ import Synchronization
 public final class AudioClient: @unchecked Sendable {
     /// The endpoint this client was activated on.
     public let device: MMDevice
-    let engine: AudioEngine
+    var engine: any AudioEngine { device.engine }
     let state = Mutex(State())
 
     /// Whether Initialize connects the stream's ports to the endpoint (true,
@@ -66,7 +66,6 @@ public final class AudioClient: @unchecked Sendable {
 
     init(device: MMDevice) {
         self.device = device
-        self.engine = device.engine
     }
 
     deinit {
@@ -129,7 +128,7 @@ public final class AudioClient: @unchecked Sendable {
     /// fundamental, minimum and default; the maximum is 16 periods.
     public func getSharedModeEnginePeriod(format: WaveFormat) throws(AudioError) -> EnginePeriod {
         _ = try validated(format)
-        let period = streamFrames(engineFrames: engine.client.bufferSize, rate: Int(format.samplesPerSecond))
+        let period = streamFrames(engineFrames: engine.bufferSize, rate: Int(format.samplesPerSecond))
         return EnginePeriod(defaultPeriodFrames: period, fundamentalPeriodFrames: period,
                             minimumPeriodFrames: period, maximumPeriodFrames: period * 16)
     }
@@ -176,14 +175,14 @@ public final class AudioClient: @unchecked Sendable {
             }
             let sampleFormat = try validated(format)
             let session = try AudioClient.sessionGUID(sessionGUID)
-            let serverName = engine.client.resolvedServerName
+            let serverName = engine.serverName
             if shareMode == .exclusive {
                 if isLoopback {
                     throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture is a shared-mode stream")
                 }
                 guard isNativeFormat(format, endpoint: endpoint) else {
                     throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
-                                     "exclusive mode takes the device's \(engine.client.sampleRate) Hz, \(endpoint.channelCount) ch only")
+                                     "exclusive mode takes the device's \(engine.sampleRate) Hz, \(endpoint.channelCount) ch only")
                 }
                 let frames = try exclusiveBufferFrames(streamFlags: streamFlags, bufferDuration: bufferDuration,
                                                        periodicity: periodicity, rate: Int(format.samplesPerSecond), state: &state)
@@ -193,7 +192,7 @@ public final class AudioClient: @unchecked Sendable {
                     isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
                     bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
                     sessionTag: "exclusive", autoConnect: state.autoConnect)
-                let stream = try StreamResources(engine: engine, request: request)
+                let stream = try StreamResources(graph: device.graph, request: request)
                 state.stream = stream
                 state.exclusiveLock = lock
                 state.shareMode = .exclusive
@@ -206,7 +205,7 @@ public final class AudioClient: @unchecked Sendable {
             if !isLoopback && ExclusiveLock.isHeld(serverName: serverName, endpointID: endpoint.id) {
                 throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpoint.id) is in exclusive use by another stream")
             }
-            let engineRate = engine.client.sampleRate
+            let engineRate = engine.sampleRate
             let streamRate = Int(format.samplesPerSecond)
             let converts = streamFlags.contains(.autoConvertPCM)
             if !converts && (streamRate != engineRate || Int(format.channels) != endpoint.channelCount) {
@@ -219,7 +218,7 @@ public final class AudioClient: @unchecked Sendable {
             if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
             if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
 
-            let period = streamFrames(engineFrames: engine.client.bufferSize, rate: streamRate)
+            let period = streamFrames(engineFrames: engine.bufferSize, rate: streamRate)
             let minimum = 3 * period + 64
             let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
             guard requested <= streamRate * 20 else {
@@ -230,7 +229,7 @@ public final class AudioClient: @unchecked Sendable {
                 isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
                 bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
                 sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
-            let stream = try StreamResources(engine: engine, request: request)
+            let stream = try StreamResources(graph: device.graph, request: request)
             state.stream = stream
             state.shareMode = shareMode
             state.sessionGUID = session
@@ -255,8 +254,8 @@ public final class AudioClient: @unchecked Sendable {
     /// `GetStreamLatency`: one engine period plus the resampler's latency, in 100-ns units.
     public func getStreamLatency() throws(AudioError) -> ReferenceTime {
         try withStream { stream, _ in
-            let rate = engine.client.sampleRate
-            let frames = Double(engine.client.bufferSize) + stream.resamplerLatencyFrames
+            let rate = engine.sampleRate
+            let frames = Double(engine.bufferSize) + stream.resamplerLatencyFrames
             return ReferenceTime.duration(frames: Int(frames.rounded(.up)), rate: rate)
         }
     }
@@ -272,7 +271,7 @@ public final class AudioClient: @unchecked Sendable {
         guard device.state == .active else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
         }
-        let period = ReferenceTime.duration(frames: engine.client.bufferSize, rate: engine.client.sampleRate)
+        let period = ReferenceTime.duration(frames: engine.bufferSize, rate: engine.sampleRate)
         return (period, period)
     }
 
@@ -294,8 +293,8 @@ public final class AudioClient: @unchecked Sendable {
             }
             // Once invalidated, a stream stays invalidated, as on Windows, even
             // if the endpoint's ports come back (its connections are gone).
-            guard !stream.isInvalidated, !engine.client.isShutDown,
-                  engine.endpoint(id: stream.endpoint.id)?.isPresent == true else {
+            guard !stream.isInvalidated, !engine.isShutDown,
+                  device.graph.endpoint(id: stream.endpoint.id)?.isPresent == true else {
                 stream.invalidate()
                 throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
                                  "endpoint \(stream.endpoint.id) is gone (its JACK ports vanished or the server stopped)")
@@ -306,7 +305,7 @@ public final class AudioClient: @unchecked Sendable {
 
     /// Engine frames converted to frames at `rate`, rounded up.
     func streamFrames(engineFrames: Int, rate: Int) -> Int {
-        let engineRate = max(engine.client.sampleRate, 1)
+        let engineRate = max(engine.sampleRate, 1)
         return (engineFrames * rate + engineRate - 1) / engineRate
     }
 }

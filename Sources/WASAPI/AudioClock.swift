@@ -1,7 +1,7 @@
-import JackEngine
+import AudioGraph
 import Realtime
 
-/// `IAudioClock` / `IAudioClock2`: the stream's position, from JACK's cycle clock.
+/// `IAudioClock` / `IAudioClock2`: the stream's position, from the engine's cycle clock.
 ///
 /// In shared mode the frequency is the stream's bytes per second and
 /// positions count bytes, as Windows reports them; the QPC values are
@@ -28,7 +28,7 @@ public final class AudioClock: Sendable {
     /// `GetPosition`: (position in frequency units, QPC time of the reading).
     public func getPosition() throws(AudioError) -> (position: UInt64, qpcPosition: UInt64) {
         try client.withStream { stream, state in
-            let now = trustedMonotonicNanoseconds()
+            let now = stream.engine.nowNanoseconds
             let frames = Self.streamFrames(stream: stream, atNanoseconds: now)
             let position = max(frames * UInt64(stream.format.blockAlign), state.lastReportedPosition)
             state.lastReportedPosition = position
@@ -48,7 +48,7 @@ public final class AudioClock: Sendable {
     /// The stream-frame position at `nanoseconds`.
     static func streamFrames(stream: StreamResources, atNanoseconds now: UInt64) -> UInt64 {
         let slot = stream.slot.pointer
-        let engineRate = Double(stream.engine.client.sampleRate)
+        let engineRate = Double(stream.engine.sampleRate)
         let streamRate = Double(stream.format.samplesPerSecond)
         let base = Double(slot.pointee.streamPosition.load(ordering: .acquiring))
         let cycleStart = slot.pointee.lastCycleNanoseconds.load(ordering: .acquiring)
@@ -79,7 +79,7 @@ public final class AudioClockAdjustment: Sendable {
     /// - Throws: E_INVALIDARG for a rate the resampler cannot reach from the engine's.
     public func setSampleRate(_ rate: Double) throws(AudioError) {
         try client.withStream { stream, _ throws(AudioError) in
-            let engineRate = Double(client.engine.client.sampleRate)
+            let engineRate = Double(client.engine.sampleRate)
             let ratio = stream.direction == .render ? engineRate / rate : rate / engineRate
             guard rate.isFinite, rate > 0, ratio >= 1.0 / 256, ratio <= 256 else {
                 throw AudioError(.E_INVALIDARG, "\(rate) Hz is outside what the resampler reaches from \(Int(engineRate)) Hz")

@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 
 /// `IAudioEndpointVolume`: the volume of an endpoint, shared by every process
 /// on the JACK server and applied by each to its own streams on the endpoint
@@ -29,7 +29,7 @@ public final class AudioEndpointVolume: Sendable {
     init(device: MMDevice, endpoint: EndpointDescriptor) {
         self.device = device
         self.endpoint = endpoint
-        hub = SessionHub.shared(for: device.engine)
+        hub = SessionHub.shared(for: device.graph)
     }
 
     /// The linear gain of a level in dB (the minimum is silence).

@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 
 /// The error every WASAPI-shaped call throws: Windows' HRESULT and a message
@@ -19,7 +19,7 @@ public struct AudioError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(message) [\(code)]" }
 
     /// Translates a JACK failure into the HRESULT an application expects.
-    init(_ error: JackError) {
+    init(_ error: EngineError) {
         switch error {
         case .serverNotRunning, .otherServerInUse:
             self.init(.AUDCLNT_E_SERVICE_NOT_RUNNING, error.description)

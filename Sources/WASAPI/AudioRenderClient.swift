@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 import Realtime
 

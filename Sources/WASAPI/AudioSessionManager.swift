@@ -15,7 +15,7 @@ public final class AudioSessionManager: Sendable {
 
     init(device: MMDevice) {
         self.device = device
-        hub = SessionHub.shared(for: device.engine)
+        hub = SessionHub.shared(for: device.graph)
     }
 
     /// `GetSessionEnumerator`: a snapshot of the sessions on the endpoint,
@@ -124,7 +124,7 @@ extension MMDevice {
         guard let endpoint = descriptor, state == .active else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(id) is not present")
         }
-        return AudioMeterInformation(hub: SessionHub.shared(for: engine), endpoint: id, instance: nil,
+        return AudioMeterInformation(hub: SessionHub.shared(for: graph), endpoint: id, instance: nil,
                                      channels: endpoint.channelCount)
     }
 }

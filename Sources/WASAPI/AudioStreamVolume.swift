@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import Realtime
 
 /// `IAudioStreamVolume`: per-channel gain of one stream, applied by the

@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 
 /// Where the user's default endpoint per data flow and role is kept, so that
 /// every process on the same server sees it.

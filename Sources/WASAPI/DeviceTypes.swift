@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 
 /// `EDataFlow`: the direction of an endpoint.
 public enum DataFlow: Int32, Sendable, CaseIterable {

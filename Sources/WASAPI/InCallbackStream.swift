@@ -1,5 +1,5 @@
 @_exported import CProcessCycle
-import JackEngine
+import AudioGraph
 import Realtime
 import Synchronization
 
@@ -39,10 +39,9 @@ public final class InCallbackStream: @unchecked Sendable {
     /// Full names of the output ports, in channel order.
     public let outputPortNames: [String]
 
-    private let engine: AudioEngine
-    private let ports: [JackPort]
-    private let slot: RealtimeBox<CallbackSlot>
-    private let token: InstalledSlot
+    private let engine: any AudioEngine
+    private let ports: [EnginePort]
+    private let installed: any InstalledCallback
 
     /// A stream with `inputChannels` inputs and `outputChannels` outputs,
     /// not connected to anything, not yet started.
@@ -56,33 +55,30 @@ public final class InCallbackStream: @unchecked Sendable {
             throw AudioError(.E_INVALIDARG, "an in-callback stream takes 0...64 inputs and outputs, not both 0 "
                              + "(got \(inputChannels) in, \(outputChannels) out)")
         }
-        engine = enumerator.engine
-        let client = engine.client
+        let engine = enumerator.engine
+        self.engine = engine
         let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
-        var inputs: [JackPort] = [], outputs: [JackPort] = []
+        var inputs: [EnginePort] = [], outputs: [EnginePort] = []
         do {
             for channel in 0..<inputChannels {
-                inputs.append(try client.registerPort("\(name).\(number).in_\(channel + 1)", direction: .input))
+                inputs.append(try engine.registerPort("\(name).\(number).in_\(channel + 1)", direction: .input, prettyName: nil))
             }
             for channel in 0..<outputChannels {
-                outputs.append(try client.registerPort("\(name).\(number).out_\(channel + 1)", direction: .output))
+                outputs.append(try engine.registerPort("\(name).\(number).out_\(channel + 1)", direction: .output, prettyName: nil))
             }
         } catch {
-            (inputs + outputs).forEach(client.unregister)
+            (inputs + outputs).forEach(engine.unregister)
             throw AudioError(error)
         }
         ports = inputs + outputs
         inputPortNames = inputs.map(\.name)
         outputPortNames = outputs.map(\.name)
-        slot = RealtimeBox(CallbackSlot(inputs: inputs, outputs: outputs, sampleRate: client.sampleRate,
-                                        function: process, context: context))
         do {
-            token = try client.install(slot)
+            installed = try engine.installCallback(inputs: inputs, outputs: outputs, function: process, context: context)
         } catch {
-            ports.forEach(client.unregister)
+            ports.forEach(engine.unregister)
             throw AudioError(error)
         }
-        client.reportPassThroughLatency(inputs: inputs, outputs: outputs)
     }
 
     /// A stream on endpoints: one input per channel of `capture`, one output
@@ -104,8 +100,8 @@ public final class InCallbackStream: @unchecked Sendable {
     }
 
     deinit {
-        engine.client.uninstall(token)
-        ports.forEach(engine.client.unregister)
+        installed.uninstall()
+        ports.forEach(engine.unregister)
     }
 
     /// Connects `sources[k]` to input `k` (extra names on either side are ignored).
@@ -121,25 +117,24 @@ public final class InCallbackStream: @unchecked Sendable {
 
     /// Runs the process function from the next cycle on.
     public func start() {
-        slot.pointer.pointee.running.store(true, ordering: .releasing)
+        installed.setRunning(true)
     }
 
     /// Stops calling the process function (outputs carry silence) and returns
     /// once no cycle can still be calling it: within about one period.
     public func stop() {
-        slot.pointer.pointee.running.store(false, ordering: .releasing)
-        engine.client.waitForCyclesInFlight()
+        installed.setRunning(false)
     }
 
     /// Frames the process function has been called for.
-    public var framePosition: UInt64 { slot.pointer.pointee.framePosition.load(ordering: .acquiring) }
+    public var framePosition: UInt64 { installed.framePosition }
 
     /// The JACK period, which is also the stream's whole latency contribution: none.
-    public var periodFrames: Int { engine.client.bufferSize }
+    public var periodFrames: Int { engine.bufferSize }
 
     private func connect(_ source: String, _ destination: String) throws(AudioError) {
         do {
-            try engine.client.connect(source, to: destination)
+            try engine.connect(source, to: destination)
         } catch {
             throw AudioError(.E_INVALIDARG, "cannot connect \(source) to \(destination): \(error)")
         }

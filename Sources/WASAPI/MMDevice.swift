@@ -1,4 +1,4 @@
-import JackEngine
+import AudioGraph
 import PCM
 
 /// `IMMDevice`: one audio endpoint — a group of JACK ports.
@@ -13,32 +13,51 @@ public final class MMDevice: Sendable {
     public let id: String
     /// `IMMEndpoint::GetDataFlow`.
     public let dataFlow: DataFlow
+    /// The endpoint model the device belongs to.
+    let graph: DeviceGraph
     /// The engine the device belongs to.
-    public let engine: AudioEngine
+    var engine: any AudioEngine { graph.engine }
 
-    init(engine: AudioEngine, endpoint: AudioEngine.Endpoint) {
-        self.engine = engine
+    init(graph: DeviceGraph, endpoint: DeviceGraph.Endpoint) {
+        self.graph = graph
         self.id = endpoint.descriptor.id
         self.dataFlow = DataFlow(endpoint.descriptor.flow)
     }
 
     /// `GetState`.
     public var state: DeviceState {
-        engine.endpoint(id: id)?.isPresent == true ? .active : .notPresent
+        graph.endpoint(id: id)?.isPresent == true ? .active : .notPresent
     }
 
     /// The endpoint's current description (ports, names).
-    public var descriptor: EndpointDescriptor? { engine.endpoint(id: id)?.descriptor }
+    var descriptor: EndpointDescriptor? { graph.endpoint(id: id)?.descriptor }
+
+    /// `PKEY_Device_FriendlyName`: "Playback (system)" (empty once forgotten).
+    public var friendlyName: String { descriptor?.friendlyName ?? "" }
+    /// The endpoint's channels: one per port.
+    public var channelCount: Int { descriptor?.channelCount ?? 0 }
+    /// The full names of the endpoint's ports, in channel order (not a
+    /// Windows property: where a patchbay finds the endpoint).
+    public var portNames: [String] { descriptor?.ports ?? [] }
+    /// Whether the endpoint is another application's ports (a virtual cable)
+    /// rather than a driver's.
+    public var isVirtual: Bool { descriptor?.isVirtual ?? false }
+    /// The server the endpoint belongs to (see ``MMDeviceEnumerator/serverName``).
+    public var serverName: String { engine.serverName }
+    /// The server's period in frames: the endpoint's device period.
+    public var periodFrames: Int { engine.bufferSize }
+    /// Late cycles (xruns) the server reported since this process connected.
+    public var xrunCount: UInt64 { engine.xrunCount }
 
     /// `OpenPropertyStore(STGM_READ)`: a snapshot of the endpoint's properties.
     public func openPropertyStore() -> PropertyStore {
-        PropertyStore(descriptor: descriptor, sampleRate: engine.client.sampleRate)
+        PropertyStore(descriptor: descriptor, sampleRate: engine.sampleRate)
     }
 
     /// The engine's mix format for this endpoint (`PKEY_AudioEngine_DeviceFormat`):
     /// 32-bit float at the JACK rate, one channel per port.
     public var mixFormat: WaveFormat? {
-        descriptor.map { Self.mixFormat(channels: $0.channelCount, sampleRate: engine.client.sampleRate) }
+        descriptor.map { Self.mixFormat(channels: $0.channelCount, sampleRate: engine.sampleRate) }
     }
 
     static func mixFormat(channels: Int, sampleRate: Int) -> WaveFormat {

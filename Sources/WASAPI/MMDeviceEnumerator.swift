@@ -1,4 +1,5 @@
-import JackEngine
+import AudioGraph
+internal import JackEngine
 import PCM
 import Synchronization
 
@@ -11,13 +12,15 @@ import Synchronization
 /// Thread safety: every method may be called from any thread except JACK's,
 /// including from inside an ``MMNotificationClient`` callback.
 public final class MMDeviceEnumerator: @unchecked Sendable {
-    /// The shared engine of this process on the server.
-    public let engine: AudioEngine
+    /// The endpoint model of the engine.
+    let graph: DeviceGraph
+    /// The engine: this process's client of the server.
+    var engine: any AudioEngine { graph.engine }
     /// Whether other applications' port groups are listed as endpoints.
     public let includesVirtualEndpoints: Bool
     private let defaults: DefaultEndpointStore
     private let state = Mutex(State())
-    private var engineListener: AudioEngine.ListenerToken?
+    private var graphListener: DeviceGraph.ListenerToken?
 
     private struct State {
         var clients: [ObjectIdentifier: any MMNotificationClient] = [:]
@@ -29,22 +32,43 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     /// Never starts a server.
     /// - Throws: `AUDCLNT_E_SERVICE_NOT_RUNNING` when no server answers, with
     ///   the server name tried and how to start one.
-    public init(serverName: String? = nil, includeVirtualEndpoints: Bool = false) throws(AudioError) {
+    public convenience init(serverName: String? = nil, includeVirtualEndpoints: Bool = false) throws(AudioError) {
+        let engine: JackAudioEngine
         do {
-            engine = try AudioEngine.shared(serverName: serverName)
+            engine = try JackAudioEngine.shared(serverName: serverName)
         } catch {
             throw AudioError(error)
         }
+        self.init(engine: engine, includeVirtualEndpoints: includeVirtualEndpoints)
+    }
+
+    /// The endpoints of `engine`: a JACK server's, or a simulated graph's
+    /// (module `SimulatedEngine`) for tests that step cycles by hand.
+    public init(engine: any AudioEngine, includeVirtualEndpoints: Bool = false) {
+        graph = DeviceGraph.shared(for: engine)
         includesVirtualEndpoints = includeVirtualEndpoints
-        defaults = DefaultEndpointStore(serverName: engine.client.resolvedServerName)
+        defaults = DefaultEndpointStore(serverName: engine.serverName)
         let initial = computeDefaults()
         state.withLock { $0.effectiveDefaults = initial }
-        engineListener = engine.addListener { [weak self] event in self?.handle(event) }
+        graphListener = graph.addListener { [weak self] event in self?.handle(event) }
     }
 
     deinit {
-        if let engineListener { engine.removeListener(engineListener) }
+        if let graphListener { graph.removeListener(graphListener) }
     }
+
+    // MARK: The server
+
+    /// The server's name after defaults (`--server`, `$JACK_DEFAULT_SERVER` or "default").
+    public var serverName: String { engine.serverName }
+    /// What implements the graph, with its version ("jackd2 1.9.21", "pipewire-jack 0.3.65").
+    public var engineImplementation: String { engine.implementation }
+    /// The engine's sample rate in Hz: every endpoint's mix-format rate.
+    public var sampleRate: Int { engine.sampleRate }
+    /// The engine's period in frames (the device period of every endpoint).
+    public var periodFrames: Int { engine.bufferSize }
+    /// Late cycles (xruns) the server reported since this process connected.
+    public var xrunCount: UInt64 { engine.xrunCount }
 
     // MARK: IMMDeviceEnumerator
 
@@ -54,9 +78,9 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
         guard !stateMask.isEmpty, DeviceState.all.isSuperset(of: stateMask) else {
             throw AudioError(.E_INVALIDARG, "state mask 0x\(String(stateMask.rawValue, radix: 16)) is not a combination of DEVICE_STATE_* bits")
         }
-        return engine.endpoints(includeVirtual: includesVirtualEndpoints)
+        return graph.endpoints(includeVirtual: includesVirtualEndpoints)
             .filter { flow.includes($0.descriptor.flow) && stateMask.contains($0.isPresent ? .active : .notPresent) }
-            .map { MMDevice(engine: engine, endpoint: $0) }
+            .map { MMDevice(graph: graph, endpoint: $0) }
     }
 
     /// `GetDefaultAudioEndpoint`.
@@ -66,20 +90,20 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
         guard flow != .all else {
             throw AudioError(.E_INVALIDARG, "a default endpoint exists per data flow; eAll has none")
         }
-        guard let id = computeDefaults()[.init(flow: flow, role: role)], let endpoint = engine.endpoint(id: id) else {
-            throw AudioError(.E_NOTFOUND, "no \(flow) endpoint is present on JACK server '\(engine.client.resolvedServerName)'")
+        guard let id = computeDefaults()[.init(flow: flow, role: role)], let endpoint = graph.endpoint(id: id) else {
+            throw AudioError(.E_NOTFOUND, "no \(flow) endpoint is present on JACK server '\(engine.serverName)'")
         }
-        return MMDevice(engine: engine, endpoint: endpoint)
+        return MMDevice(graph: graph, endpoint: endpoint)
     }
 
     /// `GetDevice`: the endpoint with `id`, present or not.
     /// - Throws: `E_NOTFOUND` naming the id.
     public func getDevice(id: String) throws(AudioError) -> MMDevice {
-        guard let endpoint = engine.endpoint(id: id),
+        guard let endpoint = graph.endpoint(id: id),
               includesVirtualEndpoints || !endpoint.descriptor.isVirtual else {
-            throw AudioError(.E_NOTFOUND, "no endpoint with id \(id) on JACK server '\(engine.client.resolvedServerName)'")
+            throw AudioError(.E_NOTFOUND, "no endpoint with id \(id) on JACK server '\(engine.serverName)'")
         }
-        return MMDevice(engine: engine, endpoint: endpoint)
+        return MMDevice(graph: graph, endpoint: endpoint)
     }
 
     /// Makes `id` the default for `role` in its data flow, for every process
@@ -92,9 +116,9 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
         let device = try getDevice(id: id)
         try defaults.store(id, flow: device.dataFlow, role: role)
         // Tell every engine on the server, this one included, to reread.
-        if let subject = engine.client.ownUUID {
-            engine.client.setProperty(DefaultEndpointStore.changeKey, of: subject,
-                                      to: "\(id) \(role.name) \(engine.client.currentMicroseconds)")
+        if let subject = engine.ownSubject {
+            engine.setProperty(DefaultEndpointStore.changeKey, of: subject,
+                               to: "\(id) \(role.name) \(engine.nowNanoseconds)")
         }
     }
 
@@ -117,11 +141,11 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
 
     /// Waits until the endpoint model reflects the graph as it is now and every
     /// notification that follows from it was delivered.
-    public func synchronize() { engine.synchronize() }
+    public func synchronize() { graph.synchronize() }
 
     // MARK: Events
 
-    private func handle(_ event: AudioEngine.Event) {
+    private func handle(_ event: DeviceGraph.Event) {
         let clients = state.withLock { Array($0.clients.values) }
         switch event {
         case let .endpointAdded(id):
@@ -137,7 +161,7 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
                 client.onPropertyValueChanged(deviceID: id, key: .audioEngineDeviceFormat)
             }
         case .formatChanged:
-            for endpoint in engine.endpoints(includeVirtual: includesVirtualEndpoints) where endpoint.isPresent {
+            for endpoint in graph.endpoints(includeVirtual: includesVirtualEndpoints) where endpoint.isPresent {
                 clients.forEach { $0.onPropertyValueChanged(deviceID: endpoint.descriptor.id, key: .audioEngineDeviceFormat) }
             }
         case .propertyChanged, .connectionsChanged, .serverShutDown:
@@ -147,7 +171,7 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     }
 
     private func isListed(_ id: String) -> Bool {
-        includesVirtualEndpoints || engine.endpoint(id: id)?.descriptor.isVirtual == false
+        includesVirtualEndpoints || graph.endpoint(id: id)?.descriptor.isVirtual == false
     }
 
     private func reportDefaultChanges(to clients: [any MMNotificationClient]) {
@@ -169,7 +193,7 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     /// present, else the first present physical endpoint of the flow.
     private func computeDefaults() -> [DefaultEndpointStore.Choice: String] {
         let stored = defaults.load()
-        let endpoints = engine.endpoints(includeVirtual: true)
+        let endpoints = graph.endpoints(includeVirtual: true)
         var result: [DefaultEndpointStore.Choice: String] = [:]
         for choice in Self.allChoices {
             let present = endpoints.filter { $0.isPresent && DataFlow($0.descriptor.flow) == choice.flow }

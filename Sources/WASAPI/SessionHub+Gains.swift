@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 
 // Gains of this process's streams, ducking, and the endpoints' shared
 // volumes. Any control thread.
@@ -48,7 +48,7 @@ extension SessionHub {
     func storeDuckingPreference(_ preference: DuckingPreference) throws(AudioError) {
         try duckingStore.store(preference)
         if ownUUID != 0 {
-            engine.client.setProperty(SessionMetadata.duckingChangedKey, of: ownUUID, to: "\(Self.uniqueSequence())")
+            engine.setProperty(SessionMetadata.duckingChangedKey, of: ownUUID, to: "\(Self.uniqueSequence())")
         }
         reloadDuckingPreference()
     }
@@ -59,9 +59,7 @@ extension SessionHub {
 
     /// The UUID of the endpoint's first port: where its volume is kept.
     func volumeSubject(of endpoint: EndpointDescriptor) -> UInt64? {
-        guard let name = endpoint.ports.first, let port = engine.client.port(named: name) else { return nil }
-        let uuid = engine.client.uuid(of: port)
-        return uuid == 0 ? nil : uuid
+        endpoint.ports.first.flatMap(engine.subject(ofPort:))
     }
 
     /// The endpoint's volume as published now (unity when none or malformed).
@@ -115,7 +113,7 @@ extension SessionHub {
     /// Rereads the endpoint volume kept on port `subject`, applies it to this
     /// process's streams and calls the endpoint's volume callbacks.
     func observeEndpointVolume(subject: UInt64) {
-        guard let endpoint = engine.endpoints(includeVirtual: true).map(\.descriptor)
+        guard let endpoint = graph.endpoints(includeVirtual: true).map(\.descriptor)
             .first(where: { volumeSubject(of: $0) == subject }) else { return }
         let values = readValues(SessionMetadata.endpointVolumeKey, of: subject)
         let newest = newestEndpointVolume(values, for: endpoint)

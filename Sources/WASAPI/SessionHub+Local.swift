@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 
 /// A stream's place in its session; the stream leaves the session when
 /// this goes away (with its audio client).

@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 
 // Reading what other processes (and this one) published, and turning the
 // differences into callbacks. Engine control thread (and the hub's init).
@@ -147,7 +147,7 @@ extension SessionHub {
             guard record.endpoint == endpoint else { return false }
             if subject == ownUUID { return true }
             if let known = alive[subject] { return known }
-            let isAlive = engine.client.clientName(ofUUID: subject) != nil
+            let isAlive = engine.isClientAlive(subject: subject)
             alive[subject] = isAlive
             return isAlive
         }.map(\.0).sorted { ($0.pid, $0.instance) < ($1.pid, $1.instance) }

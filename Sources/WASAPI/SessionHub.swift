@@ -1,5 +1,5 @@
 import Glibc
-import JackEngine
+import AudioGraph
 import Synchronization
 
 /// The audio sessions of one process on one JACK server, its view of every
@@ -23,7 +23,8 @@ import Synchronization
 /// under the lock and run after it is released, on the thread that caused
 /// them (the engine's control thread for everything JACK reports).
 final class SessionHub: @unchecked Sendable {
-    let engine: AudioEngine
+    let graph: DeviceGraph
+    var engine: any AudioEngine { graph.engine }
     let serverName: String
     /// This process's JACK client UUID: the subject its sessions are published on (0: unknown).
     let ownUUID: UInt64
@@ -32,7 +33,7 @@ final class SessionHub: @unchecked Sendable {
     let duckingStore: DuckingPreferenceStore
     let mirror: SessionMirror
     let state: Mutex<State>
-    private var listener: AudioEngine.ListenerToken?
+    private var listener: DeviceGraph.ListenerToken?
 
     /// A stream of a local session.
     struct Member {
@@ -85,10 +86,11 @@ final class SessionHub: @unchecked Sendable {
         var endpointCallbacks: [Registration<any AudioEndpointVolumeCallback>] = []
     }
 
-    private init(engine: AudioEngine) {
-        self.engine = engine
-        serverName = engine.client.resolvedServerName
-        ownUUID = engine.client.ownUUID ?? 0
+    private init(graph: DeviceGraph) {
+        self.graph = graph
+        let engine = graph.engine
+        serverName = engine.serverName
+        ownUUID = engine.ownSubject ?? 0
         executable = Self.executablePath()
         pid = getpid()
         duckingStore = DuckingPreferenceStore(serverName: serverName)
@@ -97,11 +99,11 @@ final class SessionHub: @unchecked Sendable {
         initial.ducking = duckingStore.load()
         state = Mutex(initial)
         resynchronize(raisingEvents: false)
-        listener = engine.addListener { [weak self] event in self?.handle(event) }
+        listener = graph.addListener { [weak self] event in self?.handle(event) }
     }
 
     deinit {
-        if let listener { engine.removeListener(listener) }
+        if let listener { graph.removeListener(listener) }
         let keys = state.withLock { Array($0.local.keys) }
         for key in keys {
             removeValue(key, of: ownUUID)
@@ -109,12 +111,12 @@ final class SessionHub: @unchecked Sendable {
         }
     }
 
-    /// The hub of `engine`'s process and server.
-    static func shared(for engine: AudioEngine) -> SessionHub {
+    /// The hub of `graph`'s engine.
+    static func shared(for graph: DeviceGraph) -> SessionHub {
         hubs.withLock { hubs in
-            let key = ObjectIdentifier(engine)
+            let key = ObjectIdentifier(graph)
             if let hub = hubs[key]?.hub { return hub }
-            let hub = SessionHub(engine: engine)
+            let hub = SessionHub(graph: graph)
             hubs[key] = WeakHub(hub: hub)
             return hub
         }
@@ -141,7 +143,7 @@ final class SessionHub: @unchecked Sendable {
 
     // MARK: Engine events
 
-    private func handle(_ event: AudioEngine.Event) {
+    private func handle(_ event: DeviceGraph.Event) {
         switch event {
         case let .propertyChanged(subject, key?):
             if key.hasPrefix(SessionMetadata.sessionPrefix) {
@@ -173,8 +175,7 @@ final class SessionHub: @unchecked Sendable {
 
     /// Rereads every session record and endpoint volume on the server.
     private func resynchronize(raisingEvents: Bool) {
-        let client = engine.client
-        var present = Set(client.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map { "\($0.subject) \($0.key)" })
+        var present = Set(engine.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map { "\($0.subject) \($0.key)" })
         for (subject, value) in mirror.values(withKeyPrefix: SessionMetadata.sessionPrefix) {
             guard let record = SessionMetadata.decode(SessionRecord.self, from: value, key: "mirror") else { continue }
             present.insert("\(subject) \(SessionMetadata.sessionKey(endpoint: record.endpoint, guid: record.guid))")
@@ -185,7 +186,7 @@ final class SessionHub: @unchecked Sendable {
             guard parts.count == 2, let subject = UInt64(parts[0]) else { continue }
             observeSession(subject: subject, key: String(parts[1]), raisingEvents: raisingEvents)
         }
-        let volumeSubjects = client.properties(withKeyPrefix: SessionMetadata.endpointVolumeKey).map(\.subject)
+        let volumeSubjects = engine.properties(withKeyPrefix: SessionMetadata.endpointVolumeKey).map(\.subject)
             + mirror.values(withKeyPrefix: SessionMetadata.endpointVolumeKey).map(\.subject)
         for subject in Set(volumeSubjects) { observeEndpointVolume(subject: subject) }
         reloadDuckingPreference()
@@ -241,7 +242,7 @@ final class SessionHub: @unchecked Sendable {
     /// The value of `key` on `subject` as JACK metadata and as mirrored
     /// (``SessionMirror``): zero, one or two untrusted strings.
     func readValues(_ key: String, of subject: UInt64) -> [String] {
-        [engine.client.property(key, of: subject), mirror.read(key, of: subject)].compactMap { $0 }
+        [engine.property(key, of: subject), mirror.read(key, of: subject)].compactMap { $0 }
     }
 
     /// Writes `value` for `key` on `subject` to the mirror, then as JACK
@@ -250,12 +251,12 @@ final class SessionHub: @unchecked Sendable {
     @discardableResult
     func writeValue(_ key: String, of subject: UInt64, _ value: String) -> Bool {
         mirror.write(key, of: subject, value: value)
-        return engine.client.setProperty(key, of: subject, to: value, type: "application/json")
+        return engine.setProperty(key, of: subject, to: value, type: "application/json")
     }
 
     func removeValue(_ key: String, of subject: UInt64) {
         mirror.remove(key, of: subject)
-        engine.client.removeProperty(key, of: subject)
+        engine.removeProperty(key, of: subject)
     }
 
     private static func executablePath() -> String {

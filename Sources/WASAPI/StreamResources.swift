@@ -1,9 +1,9 @@
-import JackEngine
+import AudioGraph
 import PCM
 import Realtime
 import Synchronization
 
-/// What an initialised audio client owns in the JACK graph: its ports, its
+/// What an initialised audio client owns in the engine's graph: its ports, its
 /// ring, its slot in the process callback, and the bounce buffer that keeps
 /// GetBuffer contiguous when the ring wraps.
 ///
@@ -11,7 +11,8 @@ import Synchronization
 /// unregistered, slot withdrawn after the process thread let go of it) when
 /// the audio client goes away.
 final class StreamResources: @unchecked Sendable {
-    let engine: AudioEngine
+    let graph: DeviceGraph
+    var engine: any AudioEngine { graph.engine }
     let endpoint: EndpointDescriptor
     let direction: StreamSlot.Direction
     let isLoopback: Bool
@@ -19,7 +20,7 @@ final class StreamResources: @unchecked Sendable {
     let sampleFormat: SampleFormat
     let bufferFrames: Int
     let flags: StreamFlags
-    let ports: [JackPort]
+    let ports: [EnginePort]
     let ring: RealtimeBox<FrameRing>
     let slot: RealtimeBox<StreamSlot>
     private let slotToken: InstalledSlot
@@ -27,7 +28,7 @@ final class StreamResources: @unchecked Sendable {
     let bounce: UnsafeMutableRawPointer
     /// The resampler's latency in engine frames, read before the process thread owned it.
     let resamplerLatencyFrames: Double
-    private var listener: AudioEngine.ListenerToken?
+    private var listener: DeviceGraph.ListenerToken?
     private let invalidated = Atomic<Bool>(false)
 
     private static let streamCounter = Atomic<Int>(0)
@@ -46,8 +47,9 @@ final class StreamResources: @unchecked Sendable {
         var autoConnect: Bool
     }
 
-    init(engine: AudioEngine, request: Request) throws(AudioError) {
-        self.engine = engine
+    init(graph: DeviceGraph, request: Request) throws(AudioError) {
+        self.graph = graph
+        let engine = graph.engine
         endpoint = request.endpoint
         direction = request.direction
         isLoopback = request.isLoopback
@@ -55,25 +57,22 @@ final class StreamResources: @unchecked Sendable {
         sampleFormat = request.sampleFormat
         bufferFrames = request.bufferFrames
         flags = request.flags
-        let client = engine.client
         let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
         let channels = endpoint.channelCount
         let side = request.direction == .render ? "out" : "in"
         let positions = ChannelMask.defaultMask(forChannels: channels).positions.map(\.description)
-        var registered: [JackPort] = []
+        var registered: [EnginePort] = []
         do {
             for index in 0..<channels {
                 let shortName = "\(request.sessionTag).\(number).\(side)_\(index + 1)"
-                let port = try client.registerPort(shortName, direction: request.direction == .render ? .output : .input)
+                let label = index < positions.count ? positions[index] : "\(index + 1)"
+                let port = try engine.registerPort(
+                    shortName, direction: request.direction == .render ? .output : .input,
+                    prettyName: "\(engine.clientName) stream \(number) (\(request.sessionTag)) \(side) \(label)")
                 registered.append(port)
-                if let uuid = Optional(client.uuid(of: port)), uuid != 0 {
-                    let label = index < positions.count ? positions[index] : "\(index + 1)"
-                    client.setProperty(MetadataKey.prettyName, of: uuid,
-                                       to: "\(client.name) stream \(number) (\(request.sessionTag)) \(side) \(label)")
-                }
             }
         } catch {
-            registered.forEach(client.unregister)
+            registered.forEach(engine.unregister)
             throw AudioError(error)
         }
         ports = registered
@@ -83,12 +82,12 @@ final class StreamResources: @unchecked Sendable {
             streamChannels: Int(request.format.channels), streamMask: request.format.effectiveChannelMask,
             streamRate: Double(request.format.samplesPerSecond),
             portChannels: channels, portMask: ChannelMask.defaultMask(forChannels: channels),
-            engineRate: Double(client.sampleRate), resamplerQuality: request.resamplerQuality)
+            engineRate: Double(engine.sampleRate), resamplerQuality: request.resamplerQuality)
         let pipeline: StreamPipeline
         do {
             pipeline = try StreamPipeline(pipelineConfiguration)
         } catch {
-            registered.forEach(client.unregister)
+            registered.forEach(engine.unregister)
             throw AudioError(error.hresult, "cannot create the \(request.resamplerQuality.map { "\($0)" } ?? "") resampler: \(error)")
         }
         let blockAlign = pipeline.bytesPerFrame
@@ -99,23 +98,21 @@ final class StreamResources: @unchecked Sendable {
                                       packetCapacity: max(1024, request.bufferFrames / 16 + 4)))
         bounce = .allocate(byteCount: request.bufferFrames * blockAlign, alignment: 16)
         do {
-            slotToken = try client.install(slot)
+            slotToken = try engine.install(slot)
         } catch {
-            registered.forEach(client.unregister)
+            registered.forEach(engine.unregister)
             bounce.deallocate()
             throw AudioError(error)
         }
         // The stream adds one engine period of buffering plus the resampler:
         // the same figure GetStreamLatency reports.
-        let added = client.bufferSize + Int(resamplerLatencyFrames.rounded(.up))
-        for port in registered {
-            client.reportLatency(of: port, isOutput: request.direction == .render, frames: added...added)
-        }
+        let added = engine.bufferSize + Int(resamplerLatencyFrames.rounded(.up))
+        engine.reportLatency(of: registered, isOutput: request.direction == .render, frames: added)
         if request.autoConnect { connectToEndpoint() }
         let endpointID = endpoint.id
         let isLoopback = request.isLoopback
         let followsExclusiveUse = !request.isExclusive && !request.isLoopback
-        listener = engine.addListener { [weak self] event in
+        listener = graph.addListener { [weak self] event in
             switch event {
             case .connectionsChanged where isLoopback:
                 self?.mirrorEndpointSources()
@@ -131,9 +128,9 @@ final class StreamResources: @unchecked Sendable {
     }
 
     deinit {
-        if let listener { engine.removeListener(listener) }
-        engine.client.uninstall(slotToken)
-        ports.forEach(engine.client.unregister)
+        if let listener { graph.removeListener(listener) }
+        engine.uninstall(slotToken)
+        ports.forEach(engine.unregister)
         bounce.deallocate()
     }
 
@@ -147,9 +144,9 @@ final class StreamResources: @unchecked Sendable {
         }
         for (port, endpointPort) in zip(ports, endpoint.ports) {
             if direction == .render {
-                try? engine.client.connect(port.name, to: endpointPort)
+                try? engine.connect(port.name, to: endpointPort)
             } else {
-                try? engine.client.connect(endpointPort, to: port.name)
+                try? engine.connect(endpointPort, to: port.name)
             }
         }
     }
@@ -158,19 +155,18 @@ final class StreamResources: @unchecked Sendable {
     /// matching endpoint port, so JACK sums exactly the mix that endpoint
     /// receives. Runs again whenever connections change in the graph.
     private func mirrorEndpointSources() {
-        let client = engine.client
         for (port, endpointPort) in zip(ports, endpoint.ports) {
-            let wanted = Set(client.connections(ofPort: endpointPort))
-            let current = Set(client.connections(ofPort: port.name))
-            for source in wanted.subtracting(current) { try? client.connect(source, to: port.name) }
-            for source in current.subtracting(wanted) { try? client.disconnect(source, from: port.name) }
+            let wanted = Set(engine.connections(ofPort: endpointPort))
+            let current = Set(engine.connections(ofPort: port.name))
+            for source in wanted.subtracting(current) { try? engine.connect(source, to: port.name) }
+            for source in current.subtracting(wanted) { try? engine.disconnect(source, from: port.name) }
         }
     }
 
     /// A shared stream plays (or records) silence while another stream holds
     /// its endpoint exclusively. Called on the engine's control thread.
     private func followExclusiveUse() {
-        let held = ExclusiveLock.isHeld(serverName: engine.client.resolvedServerName, endpointID: endpoint.id)
+        let held = ExclusiveLock.isHeld(serverName: engine.serverName, endpointID: endpoint.id)
         slot.pointer.pointee.silenced.store(held, ordering: .releasing)
     }
 
@@ -186,6 +182,6 @@ final class StreamResources: @unchecked Sendable {
     /// The extra latency JACK reports between our ports and the hardware
     /// (render: playback latency; capture: capture latency), in engine frames.
     func graphLatencyFrames() -> Int {
-        ports.map { engine.client.latencyRange(of: $0, playback: direction == .render).upperBound }.max() ?? 0
+        ports.map { engine.graphLatency(of: $0, playback: direction == .render) }.max() ?? 0
     }
 }

@@ -62,7 +62,7 @@ func explanation(of error: any Error) -> String {
 /// `flow` is the flow the endpoint must have (`purpose` says why, for the error).
 func resolveEndpoint(_ id: String?, flow: DataFlow, role: Role = .multimedia, purpose: String,
                      enumerator: MMDeviceEnumerator) throws -> MMDevice {
-    let server = enumerator.engine.client.resolvedServerName
+    let server = enumerator.serverName
     guard let id else {
         do {
             return try enumerator.getDefaultAudioEndpoint(flow, role: role)

@@ -24,11 +24,11 @@ struct Demo: ParsableCommand {
         try reportingFailures {
             let session = try ServerSession.open(options: serverOptions)
             let enumerator = session.enumerator
-            let engine = enumerator.engine.client
-            print("JACK server '\(engine.resolvedServerName)': \(engine.sampleRate) Hz, period \(engine.bufferSize) frames")
+            print("JACK server '\(enumerator.serverName)' (\(enumerator.engineImplementation)): "
+                  + "\(enumerator.sampleRate) Hz, period \(enumerator.periodFrames) frames")
             for device in try enumerator.enumAudioEndpoints(.all, stateMask: .active) {
-                let name = device.descriptor?.friendlyName ?? device.id
-                print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.descriptor?.channelCount ?? 0) ch  \(device.id)")
+                let name = device.friendlyName
+                print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.channelCount) ch  \(device.id)")
             }
             let device = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia)
             let result = try DemoRun(device: device, seconds: seconds).run()
@@ -70,7 +70,7 @@ struct DemoRun {
 
         let totalFrames = Int(seconds * 44_100)
         let tone = ToneWriter(frequency: Self.toneFrequency, amplitude: Self.toneAmplitude, rate: 44_100, total: totalFrames)
-        let xrunsBefore = device.engine.client.xrunCount
+        let xrunsBefore = device.xrunCount
         try tone.write(render, frames: bufferFrames)
         var recorded: [Float] = []
         var soundQPC: UInt64?
@@ -97,7 +97,7 @@ struct DemoRun {
         }
         try client.stop()
         try loopback.stop()
-        let xruns = device.engine.client.xrunCount - xrunsBefore
+        let xruns = device.xrunCount - xrunsBefore
 
         let left = stride(from: 0, to: recorded.count, by: channels).map { recorded[$0] }
         let rate = Double(mix.samplesPerSecond)
@@ -110,7 +110,7 @@ struct DemoRun {
         let frequencyOK = abs(frequency - Self.toneFrequency) < 1
         let levelOK = abs(level - expectedLevel) < 0.2
         // Start takes effect at the next JACK cycle: within a period plus the stream's latency.
-        let periodMilliseconds = Double(device.engine.client.bufferSize) / rate * 1000
+        let periodMilliseconds = Double(device.periodFrames) / rate * 1000
         let latencyOK = latencyMilliseconds <= periodMilliseconds + Double(latency) / 10_000 + 1
         let report = String(format: """
             frequency  %.2f Hz (want 1000 ± 1)          %@

@@ -36,15 +36,13 @@ struct Devices: ParsableCommand {
                     (try? enumerator.getDefaultAudioEndpoint(flow, role: role)).map { ($0.id, role.label) }
                 }
             }, by: \.0).mapValues { $0.map(\.1) }
-            let client = enumerator.engine.client
             let rows = try enumerator.enumAudioEndpoints(.all, stateMask: .all).map { device in
-                let descriptor = device.descriptor
-                return Row(id: device.id, name: descriptor?.friendlyName ?? "?",
-                           flow: device.dataFlow == .render ? "render" : "capture",
-                           state: "\(device.state)", channels: descriptor?.channelCount ?? 0,
-                           sampleRate: client.sampleRate, period: client.bufferSize,
-                           defaultRoles: defaults[device.id] ?? [], ports: descriptor?.ports ?? [],
-                           isVirtual: descriptor?.isVirtual ?? false)
+                Row(id: device.id, name: device.friendlyName,
+                    flow: device.dataFlow == .render ? "render" : "capture",
+                    state: "\(device.state)", channels: device.channelCount,
+                    sampleRate: enumerator.sampleRate, period: enumerator.periodFrames,
+                    defaultRoles: defaults[device.id] ?? [], ports: device.portNames,
+                    isVirtual: device.isVirtual)
             }
             if json {
                 try printJSON(rows)

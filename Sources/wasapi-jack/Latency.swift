@@ -63,10 +63,9 @@ struct LatencyCommand: ParsableCommand {
     }
 
     private func measure(_ enumerator: MMDeviceEnumerator) throws -> Report {
-        let client = enumerator.engine.client
         let capture = try resolveEndpoint(nil, flow: .capture, purpose: "the monitor", enumerator: enumerator)
         let render = try resolveEndpoint(nil, flow: .render, purpose: "the monitor", enumerator: enumerator)
-        let probe = try LatencyProbe(serverName: client.resolvedServerName)
+        let probe = try LatencyProbe(serverName: enumerator.serverName)
         try probe.connect(probe.outputPortName, to: probe.inputPortName)
         guard let alone = probe.measure(count: count) else {
             throw CommandFailure("the probe's impulses did not come back through JACK; is the server running its cycles?")

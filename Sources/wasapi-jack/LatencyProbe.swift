@@ -1,5 +1,6 @@
 import CProcessCycle
 import Foundation
+import AudioGraph
 import JackEngine
 import Realtime
 import Synchronization

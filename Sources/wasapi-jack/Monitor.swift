@@ -45,7 +45,7 @@ struct MonitorCommand: ParsableCommand {
                 let render = try resolveEndpoint(to, flow: .render, purpose: "monitoring", enumerator: enumerator)
                 let monitor = try Monitor(mode: mode, enumerator: enumerator, capture: capture, render: render,
                                           connect: !noConnect)
-                let added = mode == .callback ? 0 : enumerator.engine.client.bufferSize
+                let added = mode == .callback ? 0 : enumerator.periodFrames
                 print("monitoring \(capture.id) -> \(render.id) in \(mode) mode "
                       + "(adds \(added) frames to JACK's round trip)")
                 print("input ports: \(monitor.inputPortNames.joined(separator: " "))")

@@ -191,14 +191,14 @@ struct Play: ParsableCommand {
             peak = 0
         }
 
-        let xrunsBefore = endpoint.engine.client.xrunCount
+        let xrunsBefore = endpoint.xrunCount
         try write(bufferFrames)
         try client.start()
         let pollMicroseconds = UInt32(max(1, bufferMs / 4) * 1000)
         func waitForSpace() throws {
             if drive == .event {
                 guard event.wait(timeoutMilliseconds: 2000) == .signaled else {
-                    throw CommandFailure("no buffer event for 2 s: the JACK server '\(endpoint.engine.client.resolvedServerName)' "
+                    throw CommandFailure("no buffer event for 2 s: the JACK server '\(endpoint.serverName)' "
                                          + "is not running its cycles")
                 }
             } else {
@@ -219,7 +219,7 @@ struct Play: ParsableCommand {
         _ = try client.stop()
         overallPeak = max(overallPeak, peak)
         if interactive { showProgress(final: true); print() }
-        let xruns = endpoint.engine.client.xrunCount - xrunsBefore
+        let xruns = endpoint.xrunCount - xrunsBefore
         return String(format: "played %d frames (%.2f s) of %@ from %@ to %@ (%@, %@-driven, buffer %d frames); peak %.1f dBFS, %d xruns",
                       written, Double(written) / rate, wav.format.description, file, endpoint.id,
                       mode.rawValue, drive.rawValue, bufferFrames, 20 * log10(max(Double(overallPeak) * Double(volume ?? 1), 1e-9)),

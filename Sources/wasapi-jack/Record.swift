@@ -82,7 +82,7 @@ struct Record: ParsableCommand {
         let blockAlign = Int(fileFormat.blockAlign)
         let wanted = Int((seconds * Double(rate)).rounded())
         var frames = 0, discontinuities = 0, silentPackets = 0, packets = 0
-        let xrunsBefore = endpoint.engine.client.xrunCount
+        let xrunsBefore = endpoint.xrunCount
         try client.start()
         let deadline = Date().addingTimeInterval(seconds + 5)
         var stalled = false
@@ -107,7 +107,7 @@ struct Record: ParsableCommand {
         }
         _ = try client.stop()
         try writer.finish()
-        let xruns = endpoint.engine.client.xrunCount - xrunsBefore
+        let xruns = endpoint.xrunCount - xrunsBefore
         if stalled {
             throw CommandFailure("the stream delivered only \(frames) of \(wanted) frames in \(Int(seconds + 5)) s "
                                  + "(is the JACK server running its cycles?); '\(file)' holds what arrived")

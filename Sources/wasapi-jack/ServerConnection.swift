@@ -1,3 +1,4 @@
+import AudioGraph
 import JackEngine
 
 /// A client on the requested server, and the private server started for it
@@ -7,7 +8,7 @@ struct ServerConnection {
     let startedServer: JackServerProcess?
 
     static func open(clientName: String, options: ServerOptions) throws -> ServerConnection {
-        let attempt = Result { () throws(JackError) in
+        let attempt = Result { () throws(EngineError) in
             try JackClient(name: clientName, serverName: options.server)
         }
         if case let .failure(error) = attempt, case .serverNotRunning = error, options.startServer {

@@ -73,7 +73,7 @@ do {
         played += bufferFrames
     }
     try client.stop()
-    print("played \(played) frames in exclusive mode, \(bufferFrames)-frame buffers, to \(device.descriptor?.friendlyName ?? device.id)")
+    print("played \(played) frames in exclusive mode, \(bufferFrames)-frame buffers, to \(device.friendlyName)")
 } catch {
     print("error: \(error)")
     exit(1)

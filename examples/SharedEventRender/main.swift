@@ -45,7 +45,7 @@ do {
         played += free
     }
     try client.stop()
-    print("played \(played) frames of 440 Hz to \(device.descriptor?.friendlyName ?? device.id)")
+    print("played \(played) frames of 440 Hz to \(device.friendlyName)")
 } catch {
     print("error: \(error)")
     exit(1)

@@ -30,7 +30,7 @@ do {
         }
     }
     try client.stop()
-    print("captured \(captured) frames from \(device.descriptor?.friendlyName ?? device.id), peak \(peak), discontinuities \(discontinuities)")
+    print("captured \(captured) frames from \(device.friendlyName), peak \(peak), discontinuities \(discontinuities)")
 } catch {
     print("error: \(error)")
     exit(1)

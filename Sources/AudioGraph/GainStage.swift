@@ -14,7 +14,7 @@ import Synchronization
 /// Thread safety: ``setTargets(_:)`` from one control thread at a time (the
 /// caller serialises; the WASAPI layer holds its session lock);
 /// ``peak(channel:)`` from any thread; ``applyInPlace(_:frames:)``,
-/// ``applyCopying(_:frames:)`` and ``meterSilence()`` on JACK's process thread
+/// ``applyCopying(_:frames:)`` and ``meterSilence()`` on the engine's process thread
 /// only, all `@_noLocks`.
 public struct GainStage: ~Copyable, @unchecked Sendable {
     /// Channels (ports) the stage has.

@@ -2,7 +2,7 @@ import PCM
 import Realtime
 
 /// The format conversion of one stream, between its ring (the application's
-/// sample format, rate and channels, interleaved) and JACK's port planes
+/// sample format, rate and channels, interleaved) and the engine's port planes
 /// (float, the server's rate, one port per endpoint channel).
 ///
 /// Render, per cycle: ring -> decode to float -> resample (when the rates
@@ -12,7 +12,7 @@ import Realtime
 ///
 /// Thread safety: built on a control thread (everything is allocated in
 /// `init`, sized for ``maxCycleFrames`` per cycle); ``render(from:into:frames:)``
-/// and ``capture(from:frames:into:)`` run on JACK's process thread only and
+/// and ``capture(from:frames:into:)`` run on the engine's process thread only and
 /// are `@_noLocks`. ``volumes`` may be published from any control thread.
 public struct StreamPipeline: ~Copyable, @unchecked Sendable {
     /// What the pipeline converts between.
@@ -25,17 +25,17 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
         public var streamMask: ChannelMask
         /// The application's frame rate.
         public var streamRate: Double
-        /// The endpoint's channels (JACK ports) and their positions.
+        /// The endpoint's channels (the engine's ports) and their positions.
         public var portChannels: Int
         public var portMask: ChannelMask
-        /// The JACK server's frame rate.
+        /// The engine's frame rate.
         public var engineRate: Double
         /// The converter used when the rates differ (or when the ratio may
         /// change at run time); nil: the rates must be equal.
         public var resamplerQuality: ResamplerQuality?
         /// TPDF dither when capturing into 8- or 16-bit samples.
         public var dither = false
-        /// The largest JACK period the scratch buffers are sized for.
+        /// The largest engine period the scratch buffers are sized for.
         public var maxCycleFrames = 8192
 
         public init(direction: StreamSlot.Direction, sampleFormat: SampleFormat,

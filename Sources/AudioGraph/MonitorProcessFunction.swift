@@ -1,13 +1,17 @@
 import CProcessCycle
 import Realtime
 
+/// The process function of an in-callback stream: runs on the engine's
+/// real-time thread, once per cycle, on the stream's own port buffers.
+public typealias ProcessFunction = wasapi_jack_process_function
+
 /// A ready-made process function for an in-callback stream: a pass-through
 /// monitor. Output channel `k` carries input channel `k % inputCount` (so a
 /// mono input feeds every output), in the same cycle, sample for sample;
 /// with no inputs the outputs carry silence. The context is not used.
 ///
 /// Real-time safe: two trusted C calls per channel (`memcpy`, `memset`).
-/// A ``CallbackSlot`` given this function does not call it: it recognises it
+/// JACK's `CallbackSlot` given this function does not call it: it recognises it
 /// and does the same copy straight between the port buffers. The function
 /// still does the copy when called, for instance from another process
 /// function.

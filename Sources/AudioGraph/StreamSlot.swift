@@ -2,11 +2,13 @@ import PCM
 import Realtime
 import Synchronization
 
-/// The real-time half of one stream: its JACK ports, its ring, its format
-/// pipeline and its counters.
+/// The real-time half of one stream: its ports, its ring, its format
+/// pipeline and its counters. Engine-independent: the engine that runs it
+/// binds each port's buffer for the cycle (``bindPlane(_:to:)``) and then
+/// calls ``process(frames:nanoseconds:)``.
 ///
-/// A control thread builds the slot (allocating everything), installs it in the
-/// ``ProcessGraph`` with ``JackClient/install(_:)``, and from then on the process
+/// A control thread builds the slot (allocating everything), installs it with
+/// ``AudioEngine/install(_:)``, and from then on the process
 /// callback moves one period per cycle between the ring and the ports through
 /// the ``StreamPipeline``:
 /// - render: ring (the application's format) -> ports -> ``gains``; a
@@ -22,13 +24,13 @@ import Synchronization
 ///
 /// Thread safety: the fields are fixed at creation except the atomics, which
 /// control threads may set at any time. ``process(frames:nanoseconds:)`` is
-/// `@_noLocks` and runs only on JACK's process thread.
+/// `@_noLocks` and runs only on the engine's process thread.
 public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Which way audio flows through the slot.
     public enum Direction: UInt8, Sendable {
-        /// Application -> ring -> JACK output ports.
+        /// Application -> ring -> output ports.
         case render
-        /// JACK input ports -> ring -> application.
+        /// Input ports -> ring -> application.
         case capture
     }
 
@@ -42,14 +44,16 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Capture packets, in ring order (capture slots created with a packet
     /// capacity; otherwise unused and the ring is read directly).
     public let packets: UnsafeMutablePointer<CapturePacketQueue>
-    private let ports: UnsafeMutablePointer<OpaquePointer>
-    private let planes: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    /// The engine's handles of the ports (``EnginePort/handle``).
+    @usableFromInline let ports: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    /// This cycle's port buffers, bound by the engine before ``process(frames:nanoseconds:)``.
+    @usableFromInline let planes: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
 
     /// Whether the process callback moves audio (IAudioClient::Start / Stop).
     public let running = Atomic<Bool>(false)
     /// The eventfd raised after each running cycle, or -1 for none.
     public let eventDescriptor = Atomic<Int32>(-1)
-    /// Engine frames the slot has moved to or from JACK while running.
+    /// Engine frames the slot has moved to or from the graph while running.
     public let devicePosition = Atomic<UInt64>(0)
     /// Stream frames taken from (render) or offered to (capture, dropped ones
     /// included) the ring while running.
@@ -63,7 +67,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// Another stream holds the endpoint exclusively: render plays silence,
     /// capture records silence (the stream keeps its timing).
     public let silenced = Atomic<Bool>(false)
-    /// Cycles per event (IAudioClient3 periods of several JACK periods).
+    /// Cycles per event (IAudioClient3 periods of several engine periods).
     public let eventInterval = Atomic<Int>(1)
     private let cyclesSinceEvent = Atomic<Int>(0)
     /// The event is to be raised at the end of this cycle (``raiseDueEvent()``).
@@ -81,7 +85,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// A capture slot with a `packetCapacity` describes each cycle's frames as
     /// a ``CapturePacket``; when the queue is full the cycle is dropped as an
     /// overrun. Control path.
-    public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>,
+    public init(direction: Direction, ports: [EnginePort], ring: UnsafeMutablePointer<FrameRing>,
                 pipeline: consuming StreamPipeline, packetCapacity: Int = 0) {
         precondition(!ports.isEmpty, "a stream slot needs at least one port")
         precondition(pipeline.configuration.portChannels == ports.count, "one port per endpoint channel")
@@ -103,7 +107,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
 
     /// A slot whose ring holds interleaved float frames, one sample per port,
     /// at the engine's rate: no conversion. Control path.
-    public init(direction: Direction, ports: [JackPort], ring: UnsafeMutablePointer<FrameRing>) {
+    public init(direction: Direction, ports: [EnginePort], ring: UnsafeMutablePointer<FrameRing>) {
         let pipeline = try! StreamPipeline(.native(direction: direction, channels: ports.count, rate: 1))
         self.init(direction: direction, ports: ports, ring: ring, pipeline: pipeline)
     }
@@ -117,12 +121,20 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         planes.deallocate()
     }
 
-    /// Moves one period between the ring and the ports. Process thread only.
+    /// The engine's handle of port `channel`. Process thread (any thread: it never changes).
+    @_noLocks @inlinable @inline(__always)
+    public func portHandle(_ channel: Int) -> UnsafeMutableRawPointer { ports[channel] }
+
+    /// Points `channel` at this cycle's buffer of its port (`frames` samples).
+    /// The engine's cycle binds every channel before ``process(frames:nanoseconds:)``.
+    /// Process thread only.
+    @_noLocks @inlinable @inline(__always)
+    public func bindPlane(_ channel: Int, to buffer: UnsafeMutablePointer<Float>) { planes[channel] = buffer }
+
+    /// Moves one period between the ring and the ports, whose buffers the
+    /// engine bound with ``bindPlane(_:to:)``. Process thread only.
     @_noLocks
-    func process(frames: UInt32, nanoseconds: UInt64) {
-        for channel in 0..<portCount {
-            planes[channel] = trustedPortBuffer(ports[channel], frames)
-        }
+    public func process(frames: UInt32, nanoseconds: UInt64) {
         let count = Int(frames)
         guard running.load(ordering: .acquiring), count <= pipeline.pointee.configuration.maxCycleFrames else {
             if direction == .render { silence(frames: count) }
@@ -155,7 +167,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// always finds the cycle's render slots done, and what it writes plays in
     /// the next cycle, never sometimes in this one. Process thread only.
     @_noLocks
-    func raiseDueEvent() {
+    public func raiseDueEvent() {
         guard eventDue.exchange(false, ordering: .relaxed) else { return }
         let descriptor = eventDescriptor.load(ordering: .acquiring)
         if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }

@@ -1,31 +1,30 @@
+import AudioGraph
 import Glibc
 import Realtime
 import Synchronization
 
-/// The audio engine of one process on one JACK server: the JACK client every
-/// stream of the process shares, the live endpoint model, and the library's
-/// control thread that turns JACK's graph notifications into endpoint events.
+/// The endpoint model of one ``AudioEngine``: every endpoint ever seen, and
+/// the control thread that turns the engine's graph changes into endpoint
+/// events (added, present or not, changed, format, shutdown).
 ///
 /// Endpoints are kept once seen: when their ports vanish they stay in the
 /// model as not present, and become present again when the ports return.
 ///
-/// Engines are shared: ``shared(serverName:)`` returns the process's engine
-/// for that server while anyone holds it, and closes the client when the last
-/// holder lets go.
+/// One graph per engine (``shared(for:)``), alive while anyone holds it.
 ///
-/// Thread safety: every method may be called from any thread except JACK's.
-/// Listeners are called on the engine's control thread, in order, with no
-/// lock held, so a listener may call back into the engine.
-public final class AudioEngine: @unchecked Sendable {
+/// Thread safety: every method may be called from any thread except the
+/// engine's. Listeners are called on the graph's control thread, in order,
+/// with no lock held, so a listener may call back in.
+final class DeviceGraph: @unchecked Sendable {
     /// An endpoint as the model knows it.
-    public struct Endpoint: Sendable, Hashable {
-        public var descriptor: EndpointDescriptor
+    struct Endpoint: Sendable, Hashable {
+        var descriptor: EndpointDescriptor
         /// Whether its ports exist in the graph now.
-        public var isPresent: Bool
+        var isPresent: Bool
     }
 
     /// What the engine reports to listeners.
-    public enum Event: Sendable, Equatable {
+    enum Event: Sendable, Equatable {
         /// An endpoint never seen before appeared.
         case endpointAdded(id: String)
         /// An endpoint's ports vanished (`isPresent` false) or returned.
@@ -42,23 +41,19 @@ public final class AudioEngine: @unchecked Sendable {
         case serverShutDown
     }
 
-    /// The process's JACK client.
-    public let client: JackClient
+    /// The engine whose graph this is.
+    let engine: any AudioEngine
     private let core: Core
     private let thread: ControlThread
 
-    /// The engine of this process for `serverName`, opening it if needed.
-    public static func shared(serverName: String?) throws(JackError) -> AudioEngine {
-        try Registry.engine(for: serverName)
+    /// The graph of `engine`, made on first use.
+    static func shared(for engine: any AudioEngine) -> DeviceGraph {
+        Registry.graph(for: engine)
     }
 
-    private init(serverName: String?) throws(JackError) {
-        client = try JackClient(name: AudioEngine.clientName(), serverName: serverName)
-        do { try client.activate() } catch {
-            client.close()
-            throw error
-        }
-        let core = Core(client: client)
+    private init(engine: any AudioEngine) {
+        self.engine = engine
+        let core = Core(engine: engine)
         core.rescan()
         self.core = core
         thread = ControlThread { core.run() }
@@ -67,26 +62,25 @@ public final class AudioEngine: @unchecked Sendable {
     deinit {
         core.stop()
         thread.join()
-        client.close()
     }
 
     /// Every endpoint ever seen while the engine ran, present or not.
     /// - Parameter includeVirtual: also other applications' port groups.
-    public func endpoints(includeVirtual: Bool = false) -> [Endpoint] {
+    func endpoints(includeVirtual: Bool = false) -> [Endpoint] {
         core.model.withLock { model in model.endpoints.filter { includeVirtual || !$0.descriptor.isVirtual } }
     }
 
     /// The endpoint with `id`, present or not.
-    public func endpoint(id: String) -> Endpoint? {
+    func endpoint(id: String) -> Endpoint? {
         core.model.withLock { model in model.endpoints.first { $0.descriptor.id == id } }
     }
 
     /// Rescans the graph on the control thread and returns when the model (and
     /// the events it raised) reflect the graph as it is now.
-    public func synchronize() { core.synchronize() }
+    func synchronize() { core.synchronize() }
 
     /// Registers `listener` for engine events; keep the token to remove it.
-    public func addListener(_ listener: @escaping @Sendable (Event) -> Void) -> ListenerToken {
+    func addListener(_ listener: @escaping @Sendable (Event) -> Void) -> ListenerToken {
         core.listeners.withLock { listeners in
             listeners.nextToken += 1
             listeners.entries.append((listeners.nextToken, listener))
@@ -96,21 +90,17 @@ public final class AudioEngine: @unchecked Sendable {
 
     /// Removes a listener. After this returns it is not called again, unless
     /// the call is made from inside a listener (then from the next event on).
-    public func removeListener(_ token: ListenerToken) {
+    func removeListener(_ token: ListenerToken) {
         core.listeners.withLock { $0.entries.removeAll { $0.0 == token.value } }
     }
 
     /// Identifies a listener.
-    public struct ListenerToken: Sendable, Hashable { let value: Int }
+    struct ListenerToken: Sendable, Hashable { let value: Int }
 
-    private static func clientName() -> String {
-        let program = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "app"
-        return String((program.hasPrefix("wasapi") ? program : "wasapi-\(program)").prefix(48))
-    }
 }
 
-extension AudioEngine {
-    /// The state the control thread owns and the public methods read.
+extension DeviceGraph {
+    /// The state the control thread owns and the methods read.
     final class Core: @unchecked Sendable {
         struct Model {
             var endpoints: [Endpoint] = []
@@ -123,23 +113,23 @@ extension AudioEngine {
             var entries: [(Int, @Sendable (Event) -> Void)] = []
         }
 
-        let client: JackClient
+        let engine: any AudioEngine
         let model = Mutex(Model())
         let listeners = Mutex(Listeners())
         private let stopping = Atomic<Bool>(false)
         private let syncRequested = Atomic<UInt64>(0)
         private let syncCompleted = Atomic<UInt64>(0)
 
-        init(client: JackClient) { self.client = client }
+        init(engine: any AudioEngine) { self.engine = engine }
 
         func stop() {
             stopping.store(true, ordering: .releasing)
-            client.graphChanges.event.signal()
+            engine.changes.event.signal()
         }
 
         func synchronize() {
             let ticket = syncRequested.add(1, ordering: .acquiringAndReleasing).newValue
-            client.graphChanges.event.signal()
+            engine.changes.event.signal()
             while syncCompleted.load(ordering: .acquiring) < ticket && !stopping.load(ordering: .acquiring) {
                 usleep(1_000)
             }
@@ -148,11 +138,11 @@ extension AudioEngine {
         /// The control thread's loop.
         func run() {
             while !stopping.load(ordering: .acquiring) {
-                _ = client.graphChanges.event.wait(timeoutMilliseconds: 1_000)
+                _ = engine.changes.event.wait(timeoutMilliseconds: 1_000)
                 let sync = syncRequested.load(ordering: .acquiring)
-                let changes = client.graphChanges.take()
+                let changes = engine.changes.take()
                 var events: [Event] = []
-                if client.isShutDown {
+                if engine.isShutDown {
                     events += markShutDown()
                 } else {
                     let graphMoved = changes.contains { change in
@@ -173,10 +163,8 @@ extension AudioEngine {
         /// Scans the graph and diffs the endpoints against the model.
         @discardableResult
         func rescan() -> [Event] {
-            let ports = client.scanPorts()
-            let found = EndpointDiscovery.discover(ports: ports, includeVirtual: true,
-                                                   excludingClients: [client.name])
-            let rate = client.sampleRate, period = client.bufferSize
+            let found = engine.scanEndpoints()
+            let rate = engine.sampleRate, period = engine.bufferSize
             return model.withLock { model in
                 var events: [Event] = []
                 if model.sampleRate != 0 && (model.sampleRate != rate || model.bufferSize != period) {
@@ -227,7 +215,7 @@ extension AudioEngine {
             switch change {
             case let .property(subject, key, _): .propertyChanged(subject: subject, key: key)
             case .connection: .connectionsChanged
-            case .bufferSize, .sampleRate: .formatChanged(sampleRate: client.sampleRate, bufferSize: client.bufferSize)
+            case .bufferSize, .sampleRate: .formatChanged(sampleRate: engine.sampleRate, bufferSize: engine.bufferSize)
             default: nil
             }
         }
@@ -240,26 +228,19 @@ extension AudioEngine {
         }
     }
 
-    /// The process's engines by server name, held weakly.
+    /// The graphs of the process's engines, held weakly.
     enum Registry {
-        private struct WeakEngine: @unchecked Sendable { weak var engine: AudioEngine? }
-        private static let engines = Mutex<[String: WeakEngine]>([:])
+        private struct WeakGraph: @unchecked Sendable { weak var graph: DeviceGraph? }
+        private static let graphs = Mutex<[ObjectIdentifier: WeakGraph]>([:])
 
-        static func engine(for serverName: String?) throws(JackError) -> AudioEngine {
-            let key = serverName ?? ""
-            let result = engines.withLock { engines -> Result<AudioEngine, JackError> in
-                // An engine whose server went away stays with its holders (their
-                // streams report DEVICE_INVALIDATED); newcomers get a fresh one.
-                if let engine = engines[key]?.engine, !engine.client.isShutDown { return .success(engine) }
-                do throws(JackError) {
-                    let engine = try AudioEngine(serverName: serverName)
-                    engines[key] = WeakEngine(engine: engine)
-                    return .success(engine)
-                } catch {
-                    return .failure(error)
-                }
+        static func graph(for engine: any AudioEngine) -> DeviceGraph {
+            graphs.withLock { graphs in
+                let key = ObjectIdentifier(engine)
+                if let graph = graphs[key]?.graph { return graph }
+                let graph = DeviceGraph(engine: engine)
+                graphs[key] = WeakGraph(graph: graph)
+                return graph
             }
-            return try result.get()
         }
     }
 }

@@ -4,11 +4,11 @@ import Glibc
 /// (graph rescans, notifications to the application). Not real-time.
 ///
 /// Thread safety: ``join()`` from any thread but the control thread itself.
-final class ControlThread: @unchecked Sendable {
+package final class ControlThread: @unchecked Sendable {
     private var thread = pthread_t()
 
     /// Starts `body` on a new thread.
-    init(_ body: @escaping @Sendable () -> Void) {
+    package init(_ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
         let code = pthread_create(&thread, nil, { argument in
             let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
@@ -19,10 +19,10 @@ final class ControlThread: @unchecked Sendable {
     }
 
     /// Whether the caller is this thread.
-    var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }
+    package var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }
 
     /// Waits for the thread to end; from the thread itself, detaches instead.
-    func join() {
+    package func join() {
         if isCurrent { pthread_detach(thread) } else { pthread_join(thread, nil) }
     }
 
