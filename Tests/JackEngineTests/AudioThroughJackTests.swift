@@ -1,3 +1,4 @@
+import AudioGraph
 import JackEngine
 import JackTestSupport
 import Realtime

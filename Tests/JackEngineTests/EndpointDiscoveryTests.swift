@@ -1,3 +1,4 @@
+import AudioGraph
 import JackEngine
 import Testing
 
@@ -22,14 +23,14 @@ struct EndpointDiscoveryTests {
 
     @Test("ids are Windows-shaped, differ by flow, and depend only on client and group")
     func stableIDs() {
-        let render = EndpointDiscovery.endpointID(flow: .render, clientName: "system", group: nil)
-        let capture = EndpointDiscovery.endpointID(flow: .capture, clientName: "system", group: nil)
+        let render = EndpointDescriptor.stableID(flow: .render, clientName: "system", group: nil)
+        let capture = EndpointDescriptor.stableID(flow: .capture, clientName: "system", group: nil)
         #expect(render.hasPrefix("{0.0.0.00000000}.{"))
         #expect(capture.hasPrefix("{0.0.1.00000000}.{"))
         #expect(render.count == "{0.0.0.00000000}.{00000000-0000-0000-0000-000000000000}".count)
         #expect(render != capture)
-        #expect(render == EndpointDiscovery.endpointID(flow: .render, clientName: "system", group: nil))
-        #expect(render != EndpointDiscovery.endpointID(flow: .render, clientName: "system", group: "HDMI"))
+        #expect(render == EndpointDescriptor.stableID(flow: .render, clientName: "system", group: nil))
+        #expect(render != EndpointDescriptor.stableID(flow: .render, clientName: "system", group: "HDMI"))
         // Port UUIDs change on every server start; the id must not depend on them.
         let renumbered = Self.dummyPorts.map { port in
             var copy = port

@@ -1,3 +1,4 @@
+import AudioGraph
 import JackEngine
 import JackTestSupport
 import Testing
@@ -19,7 +20,7 @@ struct JackServerProcessTests {
         #expect(client.portNames(flags: [.isPhysical, .isInput]).count == 2)
         client.close()
         server.stop()
-        #expect(throws: JackError.self) { try JackClient(name: "after", serverName: server.name) }
+        #expect(throws: EngineError.self) { try JackClient(name: "after", serverName: server.name) }
         }
     }
 
@@ -27,7 +28,7 @@ struct JackServerProcessTests {
     func noServer() async throws {
         try await withJackLibrary {
         let name = JackServerProcess.Configuration.uniqueName(prefix: "wasapi-absent")
-        let error = #expect(throws: JackError.self) { try JackClient(name: "x", serverName: name) }
+        let error = #expect(throws: EngineError.self) { try JackClient(name: "x", serverName: name) }
         guard case let .serverNotRunning(serverName, _)? = error else {
             Issue.record("expected serverNotRunning, got \(String(describing: error))")
             return
@@ -57,13 +58,13 @@ struct OneServerPerProcessTests {
         try await withJackServer { first in
             let client = try JackClient(name: "first", serverName: first.name)
             let other = "wasapi-test-other-\(first.name)"
-            let error = #expect(throws: JackError.self) { try JackClient(name: "second", serverName: other) }
+            let error = #expect(throws: EngineError.self) { try JackClient(name: "second", serverName: other) }
             #expect(error == .otherServerInUse(inUse: first.name, requested: other))
             // The refused open left the first client usable.
             #expect(client.sampleRate == 48_000)
             client.close()
             // With no client left, another server name is accepted (and fails only because it is absent).
-            let absent = #expect(throws: JackError.self) { try JackClient(name: "second", serverName: other) }
+            let absent = #expect(throws: EngineError.self) { try JackClient(name: "second", serverName: other) }
             guard case .serverNotRunning? = absent else {
                 Issue.record("expected serverNotRunning, got \(String(describing: absent))")
                 return

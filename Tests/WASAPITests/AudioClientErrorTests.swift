@@ -1,3 +1,4 @@
+import AudioGraph
 import Foundation
 import JackEngine
 import JackTestSupport
@@ -619,7 +620,7 @@ struct AudioClientErrorTests {
             try card.activate()
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             enumerator.synchronize()
-            let cardID = EndpointDiscovery.endpointID(flow: .render, clientName: "usbcard", group: nil)
+            let cardID = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
             let device = try enumerator.getDevice(id: cardID)
             #expect(device.state == .active)
             let client = try initializedClient(device)
@@ -679,7 +680,7 @@ struct AudioClientErrorTests {
             try card.activate()
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             enumerator.synchronize()
-            let cardID = EndpointDiscovery.endpointID(flow: .capture, clientName: "usbmic", group: nil)
+            let cardID = EndpointDescriptor.stableID(flow: .capture, clientName: "usbmic", group: nil)
             let device = try enumerator.getDevice(id: cardID)
             let client = try initializedClient(device)
             let capture = try client.getCaptureClient()
@@ -804,13 +805,6 @@ private func nextPacket(_ capture: AudioCaptureClient) async throws -> CaptureBu
     return try #require(try capture.getBuffer(), "no packet was captured within 5 s")
 }
 
-/// Polls `condition` every 5 ms until it holds or `seconds` pass.
-private func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while !condition() && ContinuousClock.now < deadline {
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
 
 /// Exit-test body: a running render stream whose JACK server stops, and an
 /// application that reacts as on Windows. Checks that every stream call
@@ -847,8 +841,8 @@ private func serverStopScenario(releasingObjects: Bool) async throws {
         try objects.client!.start()
 
         server.stop()
-        try await waitUntil { objects.enumerator!.engine.client.isShutDown }
-        if !objects.enumerator!.engine.client.isShutDown { failures.append("the engine did not notice the server stopping") }
+        try await waitUntil { ((try? JackAudioEngine.shared(serverName: server.name))?.isShutDown ?? true) }
+        if !((try? JackAudioEngine.shared(serverName: server.name))?.isShutDown ?? true) { failures.append("the engine did not notice the server stopping") }
         let code = HRESULT.AUDCLNT_E_DEVICE_INVALIDATED
         check(code, "GetBufferSize") { _ = try objects.client!.getBufferSize() }
         check(code, "GetCurrentPadding") { _ = try objects.client!.getCurrentPadding() }

@@ -1,3 +1,4 @@
+import AudioGraph
 import Foundation
 import JackEngine
 import JackTestSupport
@@ -20,7 +21,7 @@ struct DefaultEndpointTests {
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             enumerator.synchronize()
             let systemID = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia).id
-            let cardID = EndpointDiscovery.endpointID(flow: .render, clientName: "usbcard", group: nil)
+            let cardID = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
             #expect(systemID != cardID)
             let recorder = RecordingNotificationClient()
             try enumerator.registerEndpointNotificationCallback(recorder)
@@ -59,7 +60,7 @@ struct DefaultEndpointTests {
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             enumerator.synchronize()
             let systemID = try enumerator.getDefaultAudioEndpoint(.render, role: .console).id
-            let cardID = EndpointDiscovery.endpointID(flow: .render, clientName: "usbcard", group: nil)
+            let cardID = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
             let recorder = RecordingNotificationClient()
             try enumerator.registerEndpointNotificationCallback(recorder)
             try enumerator.setDefaultAudioEndpoint(id: cardID, role: .console)

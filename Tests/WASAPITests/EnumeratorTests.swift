@@ -1,3 +1,4 @@
+import AudioGraph
 import JackEngine
 import JackTestSupport
 import PCM
@@ -47,7 +48,7 @@ struct EnumeratorTests {
             defer { card.close() }
             var ports = try (1...2).map { try card.registerPort("capture_\($0)", direction: .output, flags: [.isPhysical, .isTerminal]) }
             try card.activate()
-            let id = EndpointDiscovery.endpointID(flow: .capture, clientName: "usbcard", group: nil)
+            let id = EndpointDescriptor.stableID(flow: .capture, clientName: "usbcard", group: nil)
             #expect(await recorder.wait { $0.contains(.added(id)) })
             #expect(try enumerator.getDevice(id: id).state == .active)
             ports.forEach(card.unregister)
@@ -90,7 +91,7 @@ struct EnumeratorTests {
             _ = try card.registerPort("playback_1", direction: .input, flags: [.isPhysical])
             // jackd announces a client's ports to others once it is active.
             try card.activate()
-            let id = EndpointDiscovery.endpointID(flow: .render, clientName: "card2", group: nil)
+            let id = EndpointDescriptor.stableID(flow: .render, clientName: "card2", group: nil)
             #expect(await client.counts.wait { $0 == [.state(id, .active)] }, "\(client.counts.recorded)")
         }
     }

@@ -55,8 +55,8 @@ struct InCallbackStreamTests {
             let monitor = try InCallbackStream(enumerator: enumerator, inputChannels: inputs, outputChannels: 2,
                                                process: InCallbackStream.monitor)
             try monitor.connectInputs(from: try source.portNames())
-            let endpoint = try #require(device.descriptor)
-            try monitor.connectOutputs(to: endpoint.ports)
+            let endpoint = device
+            try monitor.connectOutputs(to: endpoint.portNames)
             monitor.start()
 
             let loopback = try device.activateAudioClient()
@@ -140,10 +140,9 @@ struct InCallbackStreamTests {
             let capture = try enumerator.getDefaultAudioEndpoint(.capture, role: .console)
             let stream = try InCallbackStream(enumerator: enumerator, capture: capture, render: render,
                                               process: InCallbackStream.monitor)
-            let client = enumerator.engine.client
-            let captureEndpoint = try #require(capture.descriptor), renderEndpoint = try #require(render.descriptor)
-            let systemCapture = try #require(client.port(named: captureEndpoint.ports[0]))
-            let systemPlayback = try #require(client.port(named: renderEndpoint.ports[0]))
+            let client = try JackAudioEngine.shared(serverName: server.name).client
+            let systemCapture = try #require(client.port(named: capture.portNames[0]))
+            let systemPlayback = try #require(client.port(named: render.portNames[0]))
             let input = try #require(client.port(named: stream.inputPortNames[0]))
             let output = try #require(client.port(named: stream.outputPortNames[0]))
             let captureLatency = client.latencyRange(of: systemCapture, playback: false)
@@ -182,8 +181,7 @@ struct InCallbackStreamTests {
             let stream = try InCallbackStream(enumerator: enumerator, inputChannels: 1, outputChannels: 1,
                                               process: InCallbackStream.monitor)
             expectCode(.E_INVALIDARG) { try stream.connectInputs(from: ["no-such:port"]) }
-            let captureEndpoint = try #require(capture.descriptor)
-            try stream.connectInputs(from: [captureEndpoint.ports[0]])
+            try stream.connectInputs(from: [capture.portNames[0]])
             #expect(stream.inputPortNames.count == 1 && stream.outputPortNames.count == 1)
         }
     }

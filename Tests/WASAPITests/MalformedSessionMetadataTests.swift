@@ -23,7 +23,7 @@ struct MalformedSessionMetadataTests {
             try tone.start()
             try await recorder.record(frames: 9600)
 
-            let client = try #require(enumerator.engine.client.ownUUID.map { String($0) })
+            let client = try #require(try JackAudioEngine.shared(serverName: server.name).ownSubject.map { String($0) })
             let guid = try control.getSessionGUID()
             let requestKey = "urn:wasapi-jack:session-request:\(device.id):\(guid)"
             let recordKey = "urn:wasapi-jack:session:\(device.id):{00000000-0000-0000-0000-0000000000AA}"
@@ -43,7 +43,7 @@ struct MalformedSessionMetadataTests {
                 (recordKey, "{\"\u{1}\":\"\u{7f}\"}"),
             ]
             for (key, value) in garbage {
-                #expect(try runJackTool("/usr/bin/jack_property", ["--client", "-s", enumerator.engine.client.name, key, value],
+                #expect(try runJackTool("/usr/bin/jack_property", ["--client", "-s", try JackAudioEngine.shared(serverName: server.name).clientName, key, value],
                                         server: server.name) == 0)
             }
             let volumeGarbage = [
@@ -52,7 +52,7 @@ struct MalformedSessionMetadataTests {
                 #"{"version":1,"server":"\#(server.name)","masterDB":-6,"channelDB":[0,0],"mute":1,"context":"{00000000-0000-0000-0000-000000000000}","sequence":3}"#,
                 "[]", "null",
             ]
-            let firstPort = try #require(device.descriptor?.ports.first)
+            let firstPort = try #require(device.portNames.first)
             for value in volumeGarbage {
                 #expect(try runJackTool("/usr/bin/jack_property", ["--port", "-s", firstPort, "urn:wasapi-jack:endpoint-volume", value],
                                         server: server.name) == 0)

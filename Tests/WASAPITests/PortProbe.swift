@@ -1,3 +1,4 @@
+import AudioGraph
 import Foundation
 import JackEngine
 import Realtime

@@ -110,7 +110,7 @@ struct PeriodChangeTests {
                       let padding = try? client.getCurrentPadding() else { return false }
                 return (try? counter.fill(render, frames: bufferFrames - padding)) ?? false
             }
-            let engine = enumerator.engine.client
+            let engine = try JackAudioEngine.shared(serverName: server.name)
             let deadline = ContinuousClock.now + .seconds(60)
             var changedUp = false, changedBack = false
             while try recording.drain() < total + 9600 && ContinuousClock.now < deadline {

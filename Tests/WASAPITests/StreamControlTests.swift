@@ -64,7 +64,7 @@ struct StreamControlTests {
             let bufferFrames = try client.getBufferSize()
             _ = try render.getBuffer(frames: bufferFrames)
             try render.releaseBuffer(frames: bufferFrames, flags: .silent)
-            let engine = enumerator.engine.client
+            let engine = try JackAudioEngine.shared(serverName: server.name)
             try client.start()
             try await Task.sleep(for: .milliseconds(100))
             let paddingBefore = try client.getCurrentPadding(), deviceBefore = engine.cycleClock
