@@ -1,7 +1,10 @@
 import AudioGraph
 import CProcessCycle
 import Realtime
+import Glibc
 import Synchronization
+
+private let serial = Atomic<Int>(0)
 
 /// A deterministic ``AudioEngine``: a graph of ports in memory, a virtual
 /// clock, and cycles that run only when a test calls ``runCycles(_:)``.
@@ -30,8 +33,10 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
         public var period = 64
         public var captureChannels = 2
         public var playbackChannels = 2
-        /// The simulated server's name.
-        public var serverName = "simulated"
+        /// The simulated server's name: unique per engine unless set, so that
+        /// per-server state (exclusive-use locks, session mirrors, default
+        /// endpoints) never meets another test's.
+        public var serverName = "simulated-\(getpid())-\(serial.add(1, ordering: .relaxed).newValue)"
 
         public init() {}
     }
