@@ -11,10 +11,10 @@ struct Play: ParsableCommand {
         abstract: "Play a sound file through a render endpoint.",
         discussion: """
             Reads any format libsndfile reads (AIFF, FLAC, Ogg Vorbis, Opus, MP3, \
-            CAF, RF64, ...); .wav files are read by wasapi-jack's own reader \
-            (PCM 8/16/24/32-bit or 32-bit float, WAVEFORMATEX or \
-            WAVE_FORMAT_EXTENSIBLE), which warns about malformed files. Integer \
-            samples stay integers of their width; float, double and lossy audio \
+            CAF, RF64, ...) through libsndfile; a WAV file's format chunk is \
+            checked as WASAPI checks a format, and a malformed file is named \
+            with what is wrong in it. Integer samples stay integers of their \
+            width (24-bit in 32-bit containers); float, double and lossy audio \
             plays as 32-bit float. The stream uses the file's own format with \
             AUTOCONVERTPCM and SRC_DEFAULT_QUALITY.
             """)
@@ -116,7 +116,7 @@ struct Play: ParsableCommand {
     }
 
     /// Says why Initialize refused the stream, and what to do.
-    private func initializeFailure(_ error: any Error, endpoint: MMDevice, wav: WAVFile) -> any Error {
+    private func initializeFailure(_ error: any Error, endpoint: MMDevice, wav: SoundFile) -> any Error {
         guard let audio = error as? AudioError else { return error }
         if mode == .exclusive {
             return CommandFailure("exclusive mode failed on \(endpoint.id): \(audio.description); use --mode shared")
@@ -127,7 +127,7 @@ struct Play: ParsableCommand {
         return audio
     }
 
-    private func play(_ wav: WAVFile, enumerator: MMDeviceEnumerator) throws -> String {
+    private func play(_ wav: SoundFile, enumerator: MMDeviceEnumerator) throws -> String {
         let endpoint = try resolveEndpoint(device, flow: .render, role: role.role, purpose: "playback",
                                            enumerator: enumerator)
         let client: AudioClient

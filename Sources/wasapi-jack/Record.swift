@@ -38,6 +38,13 @@ struct Record: ParsableCommand {
     @Option(help: "Channels of the file (default: the endpoint's); converted with AUTOCONVERTPCM.")
     var channels: Int?
 
+    /// Writes another file's samples instead of recording: the sound file
+    /// reader and the WAV writer end to end, with no server, so that tests
+    /// (which run the built tool) can check both bit for bit.
+    @Option(help: ArgumentHelp("Copy this sound file's samples (as `play` reads them) instead of recording; needs no server.",
+                               visibility: .hidden))
+    var fromFile: String?
+
     func validate() throws {
         guard seconds.isFinite, seconds > 0, seconds <= 24 * 3600 else {
             throw ValidationError("--seconds must be a positive number of seconds, not \(seconds)")
@@ -52,6 +59,10 @@ struct Record: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            if let fromFile {
+                print(try copy(fromFile))
+                return
+            }
             let session = try ServerSession.open(options: serverOptions)
             try withExtendedLifetime(session) {
                 let summary = try record(enumerator: session.enumerator)
@@ -60,13 +71,24 @@ struct Record: ParsableCommand {
         }
     }
 
+    /// Writes the samples of `source` to ``file`` in their own rate, channels
+    /// and sample format (24-bit samples packed into 3 bytes).
+    private func copy(_ source: String) throws -> String {
+        let sound = try SoundFile.read(path: source).packing24BitSamples()
+        for note in sound.notes { printToStandardError("wasapi-jack: warning: '\(source)': \(note)") }
+        let writer = try SoundFileWriter(path: file, format: sound.format)
+        try writer.append(contentsOf: sound.data)
+        try writer.finish()
+        return "wrote \(sound.frames) frames of \(sound.format) from \(source) to \(file)"
+    }
+
     private func record(enumerator: MMDeviceEnumerator) throws -> String {
         let endpoint = try resolveEndpoint(device, flow: loopback ? .render : .capture,
                                            purpose: loopback ? "loopback capture" : "recording",
                                            enumerator: enumerator)
         let client = try endpoint.activateAudioClient()
         let mix = try client.getMixFormat()
-        let fileFormat = WAVWriter.canonicalFormat(format.sampleFormat,
+        let fileFormat = SoundFileWriter.canonicalFormat(format.sampleFormat,
                                                    sampleRate: rate ?? Int(mix.samplesPerSecond),
                                                    channels: channels ?? Int(mix.channels))
         var flags: StreamFlags = loopback ? [.loopback] : []
@@ -76,7 +98,7 @@ struct Record: ParsableCommand {
         // One second of buffer: a timer-driven reader wakes every 10 ms.
         try client.initialize(shareMode: .shared, streamFlags: flags, bufferDuration: 10_000_000, format: fileFormat)
         let capture = try client.getCaptureClient()
-        let writer = try WAVWriter(path: file, format: fileFormat)
+        let writer = try SoundFileWriter(path: file, format: fileFormat)
 
         let rate = Int(fileFormat.samplesPerSecond)
         let blockAlign = Int(fileFormat.blockAlign)

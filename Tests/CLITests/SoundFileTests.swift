@@ -106,3 +106,143 @@ struct PlaySessionTests {
         }
     }
 }
+
+/// The chunks of a RIFF/WAVE file, by id (the first of each), for checks on
+/// the files the tool writes.
+struct RIFFChunks {
+    var chunks: [String: [UInt8]] = [:]
+    var order: [String] = []
+
+    init(path: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(bytes.count >= 12 && Array(bytes[0..<4]) == Array("RIFF".utf8) && Array(bytes[8..<12]) == Array("WAVE".utf8))
+        func u32(_ offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) } }
+        #expect(u32(4) == bytes.count - 8, "the RIFF size covers the file")
+        var offset = 12
+        while offset + 8 <= bytes.count {
+            let id = String(decoding: bytes[offset..<offset + 4], as: UTF8.self)
+            let size = u32(offset + 4)
+            try #require(offset + 8 + size <= bytes.count, "chunk '\(id)' runs past the end")
+            if chunks[id] == nil { chunks[id] = Array(bytes[offset + 8..<offset + 8 + size]); order.append(id) }
+            offset += 8 + size + (size & 1)
+        }
+    }
+
+    func u16(_ id: String, _ offset: Int) -> Int { Int(chunks[id]![offset]) | Int(chunks[id]![offset + 1]) << 8 }
+    func u32(_ id: String, _ offset: Int) -> Int { u16(id, offset) | u16(id, offset + 2) << 16 }
+}
+
+/// A WAV file of `data` in one of the layouts `record` writes: tag 1 or 3
+/// (float with an 18-byte `fmt `, as the tool's own writer wrote before
+/// libsndfile), or WAVE_FORMAT_EXTENSIBLE.
+func wavBytes(bits: Int, float: Bool, channels: Int, rate: Int, extensible: Bool, channelMask: UInt32, data: [UInt8]) -> [UInt8] {
+    var fmt = WAVBytes()
+    fmt.u16(extensible ? 0xFFFE : (float ? 3 : 1))
+    fmt.u16(UInt16(channels))
+    fmt.u32(UInt32(rate))
+    fmt.u32(UInt32(rate * channels * bits / 8))
+    fmt.u16(UInt16(channels * bits / 8))
+    fmt.u16(UInt16(bits))
+    if extensible {
+        fmt.u16(22); fmt.u16(UInt16(bits)); fmt.u32(channelMask)
+        fmt.u32(float ? 3 : 1); fmt.u16(0); fmt.u16(0x10)
+        fmt.bytes += [0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71]
+    } else if float {
+        fmt.u16(0)
+    }
+    var file = WAVBytes()
+    file.tag("RIFF")
+    file.u32(UInt32(4 + 8 + fmt.bytes.count + 8 + data.count + (data.count & 1)))
+    file.tag("WAVE")
+    file.tag("fmt "); file.u32(UInt32(fmt.bytes.count)); file.bytes += fmt.bytes
+    file.tag("data"); file.u32(UInt32(data.count)); file.bytes += data
+    if data.count & 1 == 1 { file.bytes.append(0) }
+    return file.bytes
+}
+
+@Suite("the sound file reader and the WAV writer (libsndfile)")
+struct RoundTripSoundFileTests {
+    struct Layout: CustomTestStringConvertible, Sendable {
+        var bits: Int, float: Bool, channels: Int
+        /// What the writer must put in the header.
+        var tag: Int, mask: UInt32
+        var testDescription: String { "\(float ? "float" : "int")\(bits), \(channels) ch" }
+    }
+
+    static let layouts: [Layout] = [
+        Layout(bits: 8, float: false, channels: 2, tag: 1, mask: 0),
+        Layout(bits: 16, float: false, channels: 1, tag: 1, mask: 0),
+        Layout(bits: 16, float: false, channels: 3, tag: 0xFFFE, mask: 0x7),
+        Layout(bits: 24, float: false, channels: 2, tag: 0xFFFE, mask: 0x3),
+        Layout(bits: 32, float: false, channels: 2, tag: 0xFFFE, mask: 0x3),
+        Layout(bits: 32, float: true, channels: 2, tag: 3, mask: 0),
+        Layout(bits: 32, float: true, channels: 6, tag: 0xFFFE, mask: 0x3F),
+    ]
+
+    /// Every sample value's extremes and neighbours of zero, then seeded noise
+    /// over the whole range (for float: signed zeros, a subnormal, +-1 and
+    /// values past full scale, then noise in -1...1).
+    static func samples(_ layout: Layout, frames: Int) -> [UInt8] {
+        var generator = SeededGenerator(seed: UInt64(layout.bits * 10 + layout.channels))
+        let count = frames * layout.channels
+        var bytes: [UInt8] = []
+        func append<T: FixedWidthInteger>(_ value: T, width: Int) {
+            withUnsafeBytes(of: value.littleEndian) { bytes += $0.prefix(width) }
+        }
+        if layout.float {
+            let edges: [Float] = [0, -0.0, .leastNonzeroMagnitude, 1, -1, 1.5, -2, .ulpOfOne]
+            for index in 0..<count {
+                let value = index < edges.count ? edges[index] : Float.random(in: -1...1, using: &generator)
+                append(value.bitPattern, width: 4)
+            }
+            return bytes
+        }
+        let width = layout.bits / 8
+        let top = (Int64(1) << (layout.bits - 1)) - 1
+        let edges: [Int64] = [0, 1, -1, top, -top - 1, top - 1, -top]
+        for index in 0..<count {
+            let value = index < edges.count ? edges[index] : Int64.random(in: (-top - 1)...top, using: &generator)
+            // 8-bit WAV samples are unsigned: offset binary.
+            append(layout.bits == 8 ? UInt64(value + 128) : UInt64(bitPattern: value), width: width)
+        }
+        return bytes
+    }
+
+    @Test("record --from-file writes what the reader read, bit for bit, and reads back its own file", arguments: layouts)
+    func roundTrip(_ layout: Layout) throws {
+        let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        let data = Self.samples(layout, frames: 5_001)
+        let source = try writeFixture(wavBytes(bits: layout.bits, float: layout.float, channels: layout.channels,
+                                               rate: 44_100, extensible: layout.tag == 0xFFFE, channelMask: layout.mask,
+                                               data: data),
+                                      named: "source.wav", in: directory)
+        let first = directory + "/first.wav", second = directory + "/second.wav"
+        for (input, output) in [(source, first), (first, second)] {
+            let result = try runBuiltProduct(["record", "--from-file", input, output])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(result.standardOutput.contains("wrote 5001 frames"), "\(result.standardOutput)")
+            #expect(result.standardError.isEmpty, "no warnings: \(result.standardError)")
+
+            let written = try RIFFChunks(path: output)
+            #expect(written.order.first == "fmt " && written.order.contains("data"), "\(written.order)")
+            #expect(!written.order.contains("PEAK"), "no PEAK chunk: \(written.order)")
+            #expect(written.u16("fmt ", 0) == layout.tag)
+            #expect(written.u16("fmt ", 2) == layout.channels)
+            #expect(written.u32("fmt ", 4) == 44_100)
+            #expect(written.u16("fmt ", 14) == layout.bits)
+            // libsndfile writes the 16-byte PCMWAVEFORMAT layout for float too (no cbSize), then `fact`.
+            #expect(written.chunks["fmt "]!.count == (layout.tag == 0xFFFE ? 40 : 16))
+            if layout.tag == 0xFFFE {
+                #expect(written.u16("fmt ", 18) == layout.bits, "wValidBitsPerSample")
+                #expect(written.u32("fmt ", 20) == Int(layout.mask), "dwChannelMask")
+                #expect(written.u16("fmt ", 24) == (layout.float ? 3 : 1), "SubFormat")
+            }
+            let samples = try #require(written.chunks["data"])
+            #expect(samples.count == data.count)
+            // Compared without printing the arrays: a failure names the first differing byte.
+            let firstDifference = zip(samples, data).enumerated().first { $0.element.0 != $0.element.1 }
+            #expect(firstDifference == nil,
+                    "byte \(firstDifference?.offset ?? -1): \(firstDifference?.element.0 ?? 0), expected \(firstDifference?.element.1 ?? 0)")
+        }
+    }
+}
