@@ -7,6 +7,12 @@ let package = Package(
         .library(name: "WASAPI", targets: ["WASAPI"]),
         // A deterministic engine with a virtual clock, for state-machine tests of WASAPI code.
         .library(name: "SimulatedEngine", targets: ["SimulatedEngine"]),
+        // The layers under WASAPI, for the benchmarks package (Benchmarks/) and
+        // for programs that drive an engine directly.
+        .library(name: "AudioGraph", targets: ["AudioGraph"]),
+        .library(name: "JackEngine", targets: ["JackEngine"]),
+        .library(name: "PCM", targets: ["PCM"]),
+        .library(name: "Realtime", targets: ["Realtime"]),
         .executable(name: "wasapi-jack", targets: ["wasapi-jack"]),
     ],
     dependencies: [

@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "AudioGraph", package: "wasapi-jack"),
                 .product(name: "WASAPI", package: "wasapi-jack"),
             ],
             path: "Benchmarks/EndpointBenchmarks",
@@ -51,6 +52,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "AudioGraph", package: "wasapi-jack"),
                 .product(name: "PCM", package: "wasapi-jack"),
                 .product(name: "Realtime", package: "wasapi-jack"),
             ],
@@ -61,6 +63,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "AudioGraph", package: "wasapi-jack"),
                 .product(name: "Realtime", package: "wasapi-jack"),
                 "PlainJackClient",
             ],

@@ -1,4 +1,5 @@
 import Benchmark
+import AudioGraph
 import JackEngine
 import WASAPI
 

@@ -1,6 +1,7 @@
 import Benchmark
 import CProcessCycle
 import Glibc
+import AudioGraph
 import JackEngine
 import Realtime
 import PlainJackClient
@@ -119,8 +120,8 @@ final class OurMonitor {
     let client: JackClient
     let slot: RealtimeBox<CallbackSlot>
     let token: InstalledSlot
-    let inputs: [JackPort]
-    let outputs: [JackPort]
+    let inputs: [EnginePort]
+    let outputs: [EnginePort]
 
     init(name: String, serverName: String, function: ProcessFunction) throws {
         let client = try JackClient(name: name, serverName: serverName)

@@ -1,4 +1,5 @@
 import Glibc
+import AudioGraph
 import JackEngine
 import PCM
 import Realtime

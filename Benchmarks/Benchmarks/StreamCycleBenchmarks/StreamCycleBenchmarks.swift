@@ -1,4 +1,5 @@
 import Benchmark
+import AudioGraph
 import JackEngine
 
 // What one JACK process cycle costs in stream work: 1, 8 and 64 shared-mode
