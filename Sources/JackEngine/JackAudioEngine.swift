@@ -21,7 +21,9 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
 
     /// The engine of this process for `serverName`, opening it if needed.
     public static func shared(serverName: String?) throws(EngineError) -> JackAudioEngine {
-        try Registry.engine(for: serverName)
+        try engines.value(for: serverName ?? "", reuse: { !$0.isShutDown }) { () throws(EngineError) in
+            try JackAudioEngine(serverName: serverName)
+        }
     }
 
     private init(serverName: String?) throws(EngineError) {
@@ -136,26 +138,8 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
         return String((program.hasPrefix("wasapi") ? program : "wasapi-\(program)").prefix(48))
     }
 
-    /// The process's engines by server name, held weakly.
-    private enum Registry {
-        private struct WeakEngine: @unchecked Sendable { weak var engine: JackAudioEngine? }
-        private static let engines = Mutex<[String: WeakEngine]>([:])
-
-        static func engine(for serverName: String?) throws(EngineError) -> JackAudioEngine {
-            let key = serverName ?? ""
-            let result = engines.withLock { engines -> Result<JackAudioEngine, EngineError> in
-                if let engine = engines[key]?.engine, !engine.isShutDown { return .success(engine) }
-                do throws(EngineError) {
-                    let engine = try JackAudioEngine(serverName: serverName)
-                    engines[key] = WeakEngine(engine: engine)
-                    return .success(engine)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            return try result.get()
-        }
-    }
+    /// The process's engines by server name ("" for the default).
+    private static let engines = SharedInstances<String, JackAudioEngine>()
 }
 
 /// An in-callback stream's ``CallbackSlot`` in a ``JackClient``'s process

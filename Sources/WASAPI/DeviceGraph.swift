@@ -48,7 +48,7 @@ final class DeviceGraph: @unchecked Sendable {
 
     /// The graph of `engine`, made on first use.
     static func shared(for engine: any AudioEngine) -> DeviceGraph {
-        Registry.graph(for: engine)
+        graphs.value(for: ObjectIdentifier(engine)) { DeviceGraph(engine: engine) }
     }
 
     private init(engine: any AudioEngine) {
@@ -228,19 +228,6 @@ extension DeviceGraph {
         }
     }
 
-    /// The graphs of the process's engines, held weakly.
-    enum Registry {
-        private struct WeakGraph: @unchecked Sendable { weak var graph: DeviceGraph? }
-        private static let graphs = Mutex<[ObjectIdentifier: WeakGraph]>([:])
-
-        static func graph(for engine: any AudioEngine) -> DeviceGraph {
-            graphs.withLock { graphs in
-                let key = ObjectIdentifier(engine)
-                if let graph = graphs[key]?.graph { return graph }
-                let graph = DeviceGraph(engine: engine)
-                graphs[key] = WeakGraph(graph: graph)
-                return graph
-            }
-        }
-    }
+    /// The graphs of the process's engines, by engine.
+    private static let graphs = SharedInstances<ObjectIdentifier, DeviceGraph>()
 }

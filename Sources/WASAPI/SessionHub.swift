@@ -113,17 +113,10 @@ final class SessionHub: @unchecked Sendable {
 
     /// The hub of `graph`'s engine.
     static func shared(for graph: DeviceGraph) -> SessionHub {
-        hubs.withLock { hubs in
-            let key = ObjectIdentifier(graph)
-            if let hub = hubs[key]?.hub { return hub }
-            let hub = SessionHub(graph: graph)
-            hubs[key] = WeakHub(hub: hub)
-            return hub
-        }
+        hubs.value(for: ObjectIdentifier(graph)) { SessionHub(graph: graph) }
     }
 
-    private struct WeakHub: @unchecked Sendable { weak var hub: SessionHub? }
-    private static let hubs = Mutex<[ObjectIdentifier: WeakHub]>([:])
+    private static let hubs = SharedInstances<ObjectIdentifier, SessionHub>()
 
     /// Adds a registration.
     func register<Target: Sendable>(_ path: WritableKeyPath<State, [Registration<Target>]> & Sendable,
