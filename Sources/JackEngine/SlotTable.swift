@@ -5,18 +5,18 @@ import Synchronization
 /// A control thread publishes a slot by storing its pointer (release) and
 /// withdraws it by storing nil; freeing the slot is safe only after every cycle
 /// that may have loaded the old pointer has finished (see
-/// ``AudioEngine/waitForCyclesInFlight()``).
+/// ``ProcessGraph/waitForCyclesInFlight(timeoutMilliseconds:isRunning:)``).
 ///
 /// Thread safety: ``publish(_:)`` and ``withdraw(at:)`` on control threads,
 /// serialised by the caller; ``entry(at:)`` and ``end`` on the process thread.
-package struct SlotTable: ~Copyable {
+struct SlotTable: ~Copyable {
     /// Entries in the table: the most slots of this kind one process can run.
-    package let capacity: Int
-    @usableFromInline let entries: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
+    let capacity: Int
+    private let entries: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
     /// One past the highest index ever used, so the callback scans no further.
-    @usableFromInline let highWater = Atomic<Int>(0)
+    private let highWater = Atomic<Int>(0)
 
-    package init(capacity: Int) {
+    init(capacity: Int) {
         self.capacity = capacity
         entries = .allocate(capacity: capacity)
         for index in 0..<capacity { (entries + index).initialize(to: Atomic(nil)) }
@@ -28,7 +28,7 @@ package struct SlotTable: ~Copyable {
     }
 
     /// Stores `slot` in a free entry and returns its index, or nil when full.
-    package func publish(_ slot: UnsafeMutableRawPointer) -> Int? {
+    func publish(_ slot: UnsafeMutableRawPointer) -> Int? {
         for index in 0..<capacity where entries[index].load(ordering: .relaxed) == nil {
             entries[index].store(slot, ordering: .releasing)
             if index >= highWater.load(ordering: .relaxed) {
@@ -40,17 +40,17 @@ package struct SlotTable: ~Copyable {
     }
 
     /// Clears the entry at `index`; the cycle running now may still use the slot.
-    package func withdraw(at index: Int) {
+    func withdraw(at index: Int) {
         entries[index].store(nil, ordering: .releasing)
     }
 
     /// One past the last index the process callback needs to look at.
-    @_noLocks @inlinable
-    package func end() -> Int { highWater.load(ordering: .acquiring) }
+    @_noLocks
+    func end() -> Int { highWater.load(ordering: .acquiring) }
 
     /// The slot at `index`, or nil. Process thread.
-    @_noLocks @inlinable
-    package func entry(at index: Int) -> UnsafeMutableRawPointer? {
+    @_noLocks
+    func entry(at index: Int) -> UnsafeMutableRawPointer? {
         entries[index].load(ordering: .acquiring)
     }
 }
