@@ -1,4 +1,6 @@
 import CJack
+import CLinuxSystem
+import Foundation
 import Glibc
 import Synchronization
 
@@ -6,9 +8,14 @@ import Synchronization
 /// process: for tests, demos and the command line's `--start-server`. No sound
 /// hardware and no system service is involved.
 ///
-/// The server runs under a watchdog shell that stops it when this process
-/// dies, even by a crash, so a failed test never leaves a server behind.
-/// Its output goes to a log file (``logPath``), never to our stdout.
+/// jackd is started from an argument vector (no shell ever sees the name),
+/// and the kernel stops it when this process dies, even by a crash or
+/// SIGKILL (`PR_SET_PDEATHSIG`), so a failed test never leaves a server
+/// behind. Its output goes to a log file (``logPath``) in a fresh directory
+/// of mode 0700 (``logDirectory``), never to our stdout or a predictable
+/// path; ``stop()`` removes both.
+///
+/// Server names are checked first (``validateServerName(_:)``).
 ///
 /// Thread safety: ``start(_:)`` and ``stop()`` may be called from any control
 /// thread; ``stop()`` is idempotent and also runs on deinit.
@@ -38,7 +45,10 @@ public final class JackServerProcess: @unchecked Sendable {
 
     /// Why a server could not be started.
     public enum StartError: Error, CustomStringConvertible, Sendable {
+        case invalidName(ServerNameError)
         case jackdNotFound
+        /// The private directory for the log could not be made.
+        case logDirectoryFailed(path: String, errno: Int32)
         case spawnFailed(errno: Int32)
         case didNotAnswer(name: String, seconds: Int, log: String)
         /// jackd allows 8 servers at once. A server that was killed (SIGKILL,
@@ -47,6 +57,10 @@ public final class JackServerProcess: @unchecked Sendable {
 
         public var description: String {
             switch self {
+            case let .invalidName(error):
+                return error.description
+            case let .logDirectoryFailed(path, code):
+                return "could not create a private directory for jackd's log in \(path): \(String(cString: strerror(code)))"
             case .jackdNotFound:
                 return "jackd is not installed (apt-get install jackd2)"
             case let .spawnFailed(code):
@@ -61,18 +75,61 @@ public final class JackServerProcess: @unchecked Sendable {
         }
     }
 
+    /// Why a server name was refused (see ``validateServerName(_:)``).
+    public enum ServerNameError: Error, Equatable, CustomStringConvertible, Sendable {
+        case empty
+        case tooLong(count: Int)
+        case forbiddenCharacter(Unicode.Scalar)
+
+        public var description: String {
+            switch self {
+            case .empty:
+                return "a JACK server name must not be empty"
+            case let .tooLong(count):
+                return "a JACK server name has at most \(JackServerProcess.maximumNameLength) characters, not \(count)"
+            case let .forbiddenCharacter(scalar):
+                return "a JACK server name may contain only letters A-Z a-z, digits, '.', '_' and '-', not "
+                    + (scalar.properties.generalCategory == .control ? "U+\(String(scalar.value, radix: 16, uppercase: true))" : "'\(scalar)'")
+            }
+        }
+    }
+
+    /// The longest server name accepted.
+    public static let maximumNameLength = 64
+
+    /// Checks that `name` is safe as a server name, a file name component and a
+    /// command-line argument: 1 to 64 characters from `[A-Za-z0-9._-]`, so no
+    /// `/`, no control characters and no shell syntax; nor a `-` at the start
+    /// (option-like), nor `.` or `..` (jackd makes a directory of that name).
+    public static func validateServerName(_ name: String) throws(ServerNameError) {
+        guard !name.isEmpty else { throw .empty }
+        let scalars = name.unicodeScalars
+        guard scalars.count <= maximumNameLength else { throw .tooLong(count: scalars.count) }
+        for scalar in scalars {
+            let allowed = ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar)
+                || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-"
+            guard allowed else { throw .forbiddenCharacter(scalar) }
+        }
+        if scalars.first == "-" { throw .forbiddenCharacter("-") }
+        if name == "." || name == ".." { throw .forbiddenCharacter(".") }
+    }
+
     public let configuration: Configuration
     /// The server name clients pass as JackServerName.
     public var name: String { configuration.name }
     /// Whether the running server uses real-time scheduling.
     public let isRealtime: Bool
-    /// Where the server's output goes.
+    /// The private directory (mode 0700, made by `mkdtemp`) that holds the log.
+    public let logDirectory: String
+    /// Where the server's output goes (inside ``logDirectory``).
     public let logPath: String
-    private var watchdog: pid_t
+    /// jackd's pid while it runs and has not been waited for; 0 afterwards.
+    private let server: Mutex<pid_t>
 
     /// Starts the server and returns once it accepts clients.
     public static func start(_ configuration: Configuration,
                              timeoutSeconds: Int = 15) throws(StartError) -> JackServerProcess {
+        do { try validateServerName(configuration.name) } catch { throw .invalidName(error) }
         let wantRealtime = configuration.realtime ?? systemAllowsRealtime()
         do {
             return try JackServerProcess(configuration, realtime: wantRealtime, timeoutSeconds: timeoutSeconds)
@@ -84,12 +141,38 @@ public final class JackServerProcess: @unchecked Sendable {
     private init(_ configuration: Configuration, realtime: Bool, timeoutSeconds: Int) throws(StartError) {
         self.configuration = configuration
         self.isRealtime = realtime
-        self.logPath = "/tmp/\(configuration.name).log"
-        guard Self.findJackd() else { throw .jackdNotFound }
-        watchdog = try Self.spawnWatchdog(configuration, realtime: realtime, logPath: logPath)
+        guard let jackd = Self.findJackd() else { throw .jackdNotFound }
+        logDirectory = try Self.makePrivateDirectory()
+        logPath = logDirectory + "/jackd.log"
+        let log = open(logPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard log >= 0 else {
+            let code = errno
+            rmdir(logDirectory)
+            throw .logDirectoryFailed(path: logDirectory, errno: code)
+        }
+        let arguments = [
+            jackd, "-n", configuration.name, realtime ? "-R" : "-r",
+            "-t", String(configuration.clientTimeoutMilliseconds),
+            "-d", "dummy", "-r", String(configuration.sampleRate), "-p", String(configuration.period),
+            "-C", String(configuration.captureChannels), "-P", String(configuration.playbackChannels),
+        ]
+        let pid = SpawningThread.shared.spawn(arguments, logDescriptor: log)
+        close(log)
+        guard pid > 0 else {
+            unlink(logPath)
+            rmdir(logDirectory)
+            throw .spawnFailed(errno: -pid)
+        }
+        server = Mutex(pid)
         let deadline = Self.nowMilliseconds() + timeoutSeconds * 1000
         while !Self.answers(configuration.name) {
-            if Self.nowMilliseconds() > deadline || Self.hasExited(watchdog) {
+            let exited = server.withLock { pid in
+                var status: Int32 = 0
+                guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+                pid = 0
+                return true
+            }
+            if Self.nowMilliseconds() > deadline || exited {
                 let log = Self.readLog(logPath)
                 stop()
                 if log.contains("Too many servers already active") { throw .tooManyServers(name: configuration.name) }
@@ -101,14 +184,28 @@ public final class JackServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Stops the server and waits for it to exit.
+    /// Stops the server (SIGTERM, then SIGKILL if it has not exited within
+    /// five seconds), waits for it, and removes its log and log directory.
     public func stop() {
-        guard watchdog > 0 else { return }
-        kill(watchdog, SIGTERM)
-        var status: Int32 = 0
-        waitpid(watchdog, &status, 0)
-        watchdog = 0
+        let pid = server.withLock { pid in
+            defer { pid = 0 }
+            return pid
+        }
+        if pid > 0 {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            let deadline = Self.nowMilliseconds() + 5_000
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if Self.nowMilliseconds() > deadline {
+                    kill(pid, SIGKILL)
+                    waitpid(pid, &status, 0)
+                    break
+                }
+                usleep(10_000)
+            }
+        }
         unlink(logPath)
+        rmdir(logDirectory)
     }
 
     // MARK: Helpers
@@ -121,41 +218,24 @@ public final class JackServerProcess: @unchecked Sendable {
         return getrlimit(__rlimit_resource_t(__RLIMIT_RTPRIO.rawValue), &limit) == 0 && limit.rlim_cur > 0
     }
 
-    private static func findJackd() -> Bool {
-        let path = String(cString: getenv("PATH") ?? strdup("/usr/bin:/bin"))
-        return path.split(separator: ":").contains { access("\($0)/jackd", X_OK) == 0 }
+    /// The absolute path of `jackd` on `$PATH`, so that the child runs no search.
+    private static func findJackd() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").lazy.map { "\($0)/jackd" }.first { $0.hasPrefix("/") && access($0, X_OK) == 0 }
     }
 
-    /// The watchdog: a shell that runs jackd, stops it on SIGTERM, and also when
-    /// our process (its parent) is gone.
-    private static func spawnWatchdog(_ configuration: Configuration, realtime: Bool,
-                                      logPath: String) throws(StartError) -> pid_t {
-        let jackd = [
-            "jackd", "-n", configuration.name, realtime ? "-R" : "-r",
-            "-t", String(configuration.clientTimeoutMilliseconds),
-            "-d", "dummy", "-r", String(configuration.sampleRate), "-p", String(configuration.period),
-            "-C", String(configuration.captureChannels), "-P", String(configuration.playbackChannels),
-        ].joined(separator: " ")
-        let script = """
-            \(jackd) >'\(logPath)' 2>&1 </dev/null &
-            server=$!
-            trap 'kill $server 2>/dev/null; wait $server; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.2; done
-            kill $server 2>/dev/null; wait $server
-            """
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in 0...2 {
-            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+    /// A fresh directory of mode 0700 from `mkdtemp`: under `$XDG_RUNTIME_DIR`
+    /// when that is a directory of ours, else under /tmp.
+    private static func makePrivateDirectory() throws(StartError) -> String {
+        var base = "/tmp"
+        if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") {
+            var info = stat()
+            if lstat(runtime, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid() { base = runtime }
         }
-        let arguments = ["/bin/sh", "-c", script]
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, "/bin/sh", &actions, nil, &cArguments, environ)
-        guard code == 0 else { throw .spawnFailed(errno: code) }
-        return pid
+        var template = Array("\(base)/wasapi-jack-server-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard made else { throw .logDirectoryFailed(path: base, errno: errno) }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     private static func answers(_ name: String) -> Bool {
@@ -164,23 +244,71 @@ public final class JackServerProcess: @unchecked Sendable {
         return true
     }
 
-    private static func hasExited(_ pid: pid_t) -> Bool {
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == pid
-    }
-
+    /// The log, opened without following a symbolic link and read through
+    /// Foundation (at most 1 MB).
     private static func readLog(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "(no log)" }
-        defer { fclose(file) }
-        var text = ""
-        var line = [CChar](repeating: 0, count: 512)
-        while fgets(&line, Int32(line.count), file) != nil { text += line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
-        return text
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return "(no log)" }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let data = (try? handle.read(upToCount: 1 << 20)) ?? nil
+        return String(decoding: data ?? Data(), as: UTF8.self)
     }
 
     private static func nowMilliseconds() -> Int {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+    }
+}
+
+/// The one thread that forks every jackd.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child ends,
+/// not only the process. Callers of ``JackServerProcess/start(_:timeoutSeconds:)``
+/// run on pool threads that may be retired while the server should go on,
+/// so the fork happens here, on a thread that lives as long as the process.
+private final class SpawningThread: Sendable {
+    static let shared = SpawningThread()
+    private let requests = Mutex<[Request]>([])
+    private let wake = DispatchSemaphore(value: 0)
+
+    /// One spawn: written by the caller before `wake`, the pid by the thread before `done`.
+    private final class Request: @unchecked Sendable {
+        let arguments: [String]
+        let logDescriptor: Int32
+        var pid: pid_t = -EAGAIN
+        let done = DispatchSemaphore(value: 0)
+
+        init(arguments: [String], logDescriptor: Int32) {
+            self.arguments = arguments
+            self.logDescriptor = logDescriptor
+        }
+    }
+
+    private init() {
+        let thread = Thread { [self] in
+            while true {
+                wake.wait()
+                let request = requests.withLock { $0.removeFirst() }
+                var cArguments: [UnsafeMutablePointer<CChar>?] = request.arguments.map { strdup($0) } + [nil]
+                request.pid = cArguments.withUnsafeMutableBufferPointer {
+                    wasapi_jack_spawn_tied($0.baseAddress!, request.logDescriptor)
+                }
+                cArguments.forEach { free($0) }
+                request.done.signal()
+            }
+        }
+        thread.name = "jackd spawner"
+        thread.start()
+    }
+
+    /// Runs `arguments` (the first an absolute path) with its output on
+    /// `logDescriptor`; the pid, or -errno.
+    func spawn(_ arguments: [String], logDescriptor: Int32) -> pid_t {
+        let request = Request(arguments: arguments, logDescriptor: logDescriptor)
+        requests.withLock { $0.append(request) }
+        wake.signal()
+        request.done.wait()
+        return request.pid
     }
 }

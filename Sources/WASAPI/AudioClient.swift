@@ -293,11 +293,17 @@ public final class AudioClient: @unchecked Sendable {
             }
             // Once invalidated, a stream stays invalidated, as on Windows, even
             // if the endpoint's ports come back (its connections are gone).
-            guard !stream.isInvalidated, !engine.isShutDown,
-                  device.graph.endpoint(id: stream.endpoint.id)?.isPresent == true else {
+            // The stream's own state says so (the device graph invalidates it
+            // when its endpoint goes): no process-wide lookup per call.
+            let engine = stream.engine
+            if engine.isShutDown {
                 stream.invalidate()
                 throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
-                                 "endpoint \(stream.endpoint.id) is gone (its JACK ports vanished or the server stopped)")
+                                 "the audio server '\(engine.serverName)' stopped; endpoint \(stream.endpoint.id) is gone")
+            }
+            guard !stream.isInvalidated else {
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                                 "endpoint \(stream.endpoint.id) is gone (its ports vanished)")
             }
             return try body(stream, &state)
         }

@@ -17,8 +17,9 @@ import AudioGraph
 /// first present physical endpoint of the flow.
 ///
 /// Thread safety: any control thread; the file is replaced atomically (write
-/// to a temporary file, then rename).
-struct DefaultEndpointStore: Sendable {
+/// to a temporary file, then rename), and read only when it is a regular file
+/// of ours (see ``PrivateFiles``).
+package struct DefaultEndpointStore: Sendable {
     /// The metadata key whose change means "defaults were rewritten".
     static let changeKey = "urn:wasapi-jack:default-endpoints-changed"
 
@@ -28,14 +29,15 @@ struct DefaultEndpointStore: Sendable {
         path = userConfigDirectory() + "/defaults-\(safeFileComponent(serverName)).conf"
     }
 
+    /// A store in the file at `path` (for tests).
+    package init(path: String) { self.path = path }
+
     /// The stored choices: (flow, role) -> endpoint id. Malformed lines are ignored.
-    func load() -> [Choice: String] {
-        guard let file = fopen(path, "r") else { return [:] }
-        defer { fclose(file) }
+    package func load() -> [Choice: String] {
+        guard let text = PrivateFiles.read(path, limit: 64 * 1024) else { return [:] }
         var choices: [Choice: String] = [:]
-        var buffer = [CChar](repeating: 0, count: 512)
-        while fgets(&buffer, Int32(buffer.count), file) != nil {
-            let fields = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.split(whereSeparator: \.isWhitespace).map(String.init)
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard fields.count == 3,
                   let flow = [DataFlow.render, .capture].first(where: { "\($0)" == fields[0] }),
                   let role = Role.allCases.first(where: { $0.name == fields[1] }),
@@ -47,7 +49,7 @@ struct DefaultEndpointStore: Sendable {
     }
 
     /// Stores `id` as the default for `flow` and `role`.
-    func store(_ id: String, flow: DataFlow, role: Role) throws(AudioError) {
+    package func store(_ id: String, flow: DataFlow, role: Role) throws(AudioError) {
         var choices = load()
         choices[Choice(flow: flow, role: role)] = id
         let text = choices.sorted { ($0.key.flow.rawValue, $0.key.role.rawValue) < ($1.key.flow.rawValue, $1.key.role.rawValue) }
@@ -55,7 +57,7 @@ struct DefaultEndpointStore: Sendable {
         try writeConfigFile(path, contents: text)
     }
 
-    struct Choice: Hashable, Sendable {
+    package struct Choice: Hashable, Sendable {
         var flow: DataFlow
         var role: Role
     }

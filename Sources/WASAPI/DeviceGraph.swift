@@ -76,8 +76,20 @@ final class DeviceGraph: @unchecked Sendable {
     }
 
     /// Rescans the graph on the control thread and returns when the model (and
-    /// the events it raised) reflect the graph as it is now.
-    func synchronize() { core.synchronize() }
+    /// the events it raised) reflect the graph as it is now: at most
+    /// `timeoutMilliseconds` later (false then: a listener is stuck).
+    ///
+    /// Called from a listener (on the control thread itself), it rescans and
+    /// delivers the resulting events right there, since the loop it would
+    /// wait for is the one running the listener.
+    @discardableResult
+    func synchronize(timeoutMilliseconds: Int = 5_000) -> Bool {
+        if thread.isCurrent {
+            core.rescanAndDispatch()
+            return true
+        }
+        return core.synchronize(timeoutMilliseconds: timeoutMilliseconds)
+    }
 
     /// Registers `listener` for engine events; keep the token to remove it.
     func addListener(_ listener: @escaping @Sendable (Event) -> Void) -> ListenerToken {
@@ -127,12 +139,21 @@ extension DeviceGraph {
             engine.changes.event.signal()
         }
 
-        func synchronize() {
+        func synchronize(timeoutMilliseconds: Int) -> Bool {
             let ticket = syncRequested.add(1, ordering: .acquiringAndReleasing).newValue
             engine.changes.event.signal()
+            var waited = 0
             while syncCompleted.load(ordering: .acquiring) < ticket && !stopping.load(ordering: .acquiring) {
+                if waited >= timeoutMilliseconds { return false }
                 usleep(1_000)
+                waited += 1
             }
+            return true
+        }
+
+        /// A rescan on the control thread, from inside a listener.
+        func rescanAndDispatch() {
+            dispatch(engine.isShutDown ? markShutDown() : rescan())
         }
 
         /// The control thread's loop.

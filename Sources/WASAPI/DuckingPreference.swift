@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// How much other sessions are attenuated while a communications stream
@@ -32,34 +33,39 @@ public enum DuckingPreference: String, Sendable, CaseIterable {
 /// process rereads it.
 ///
 /// Thread safety: any control thread; the file is replaced atomically.
-struct DuckingPreferenceStore: Sendable {
+package struct DuckingPreferenceStore: Sendable {
     let path: String
 
     init(serverName: String) {
         path = userConfigDirectory() + "/ducking-\(safeFileComponent(serverName)).conf"
     }
 
-    func load() -> DuckingPreference {
-        guard let file = fopen(path, "r") else { return .reduceBy80Percent }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 32)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return .reduceBy80Percent }
-        let word = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            .split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+    /// A store in the file at `path` (for tests).
+    package init(path: String) { self.path = path }
+
+    package func load() -> DuckingPreference {
+        guard let text = PrivateFiles.read(path, limit: 32) else { return .reduceBy80Percent }
+        let word = text.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
         return DuckingPreference(rawValue: word) ?? .reduceBy80Percent
     }
 
-    func store(_ preference: DuckingPreference) throws(AudioError) {
+    package func store(_ preference: DuckingPreference) throws(AudioError) {
         try writeConfigFile(path, contents: preference.rawValue + "\n")
     }
 }
 
 /// The per-user configuration directory: `$WASAPI_JACK_CONFIG_DIR`, else
-/// `$XDG_CONFIG_HOME/wasapi-jack`, else `~/.config/wasapi-jack`.
+/// `$XDG_CONFIG_HOME/wasapi-jack`, else `~/.config/wasapi-jack` (the home
+/// directory from `$HOME`, else the password database; never a shared /tmp
+/// path: without a home the private runtime directory is used).
 func userConfigDirectory() -> String {
-    if let explicit = getenv("WASAPI_JACK_CONFIG_DIR") { return String(cString: explicit) }
-    if let xdg = getenv("XDG_CONFIG_HOME") { return String(cString: xdg) + "/wasapi-jack" }
-    return (getenv("HOME").map { String(cString: $0) } ?? "/tmp") + "/.config/wasapi-jack"
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["WASAPI_JACK_CONFIG_DIR"] { return explicit }
+    if let xdg = environment["XDG_CONFIG_HOME"] { return xdg + "/wasapi-jack" }
+    if let home = environment["HOME"] ?? getpwuid(geteuid()).map({ String(cString: $0.pointee.pw_dir) }), home.hasPrefix("/") {
+        return home + "/.config/wasapi-jack"
+    }
+    return ((try? PrivateFiles.runtimeDirectory()) ?? "/nonexistent") + "/config"
 }
 
 /// `text` with everything but letters, digits, `-` and `_` replaced, for file names.
@@ -68,23 +74,23 @@ func safeFileComponent(_ text: String) -> String {
 }
 
 /// Replaces the file at `path` with `contents` atomically (temporary file,
-/// then rename), creating its directory.
+/// then rename; a symbolic link at `path` is replaced, not followed),
+/// creating its directory: missing components mode 0700, and the last one
+/// must be ours and writable by nobody else.
 func writeConfigFile(_ path: String, contents: String) throws(AudioError) {
     var partial = ""
     for component in path.split(separator: "/").dropLast() {
         partial += "/" + component
-        if mkdir(partial, 0o755) != 0 && errno != EEXIST {
+        if mkdir(partial, 0o700) != 0 && errno != EEXIST {
             throw AudioError(.E_ACCESSDENIED, "cannot create \(partial): \(String(cString: strerror(errno)))")
         }
     }
-    let temporary = path + ".\(getpid()).tmp"
-    guard let file = fopen(temporary, "w") else {
-        throw AudioError(.E_ACCESSDENIED, "cannot write \(temporary): \(String(cString: strerror(errno)))")
+    var directory = stat()
+    guard stat(partial.isEmpty ? "/" : partial, &directory) == 0, directory.st_uid == geteuid(),
+          directory.st_mode & 0o022 == 0 else {
+        throw AudioError(.E_ACCESSDENIED, "refusing to write \(path): its directory is not ours alone")
     }
-    let written = fputs(contents, file) >= 0
-    fclose(file)
-    guard written, rename(temporary, path) == 0 else {
-        unlink(temporary)
-        throw AudioError(.E_ACCESSDENIED, "cannot replace \(path): \(String(cString: strerror(errno)))")
+    do { try PrivateFiles.writeAtomically(path, contents: contents) } catch {
+        throw AudioError(.E_ACCESSDENIED, error.description)
     }
 }

@@ -8,10 +8,12 @@ import Glibc
 /// stale lock outlives a crash. Shared-mode streams test it (a shared lock
 /// attempt fails while an exclusive one is held, in this process too).
 ///
-/// Files live in `$XDG_RUNTIME_DIR` (else `/tmp`), one per server and endpoint.
+/// Files live in the per-user runtime directory (``PrivateFiles/runtimeDirectory()``),
+/// one per server and endpoint, opened without following a symbolic link and
+/// only when owned by us.
 ///
 /// Thread safety: any control thread.
-final class ExclusiveLock: Sendable {
+package final class ExclusiveLock: Sendable {
     private let descriptor: Int32
 
     /// The JACK metadata key set on an engine's own client whenever it takes or
@@ -25,11 +27,15 @@ final class ExclusiveLock: Sendable {
     /// Takes exclusive use of `endpointID` on `serverName`.
     /// - Throws: AUDCLNT_E_DEVICE_IN_USE when another stream, in this or any
     ///   process, holds it.
-    static func acquire(serverName: String, endpointID: String) throws(AudioError) -> ExclusiveLock {
-        let path = self.path(serverName: serverName, endpointID: endpointID)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    package static func acquire(serverName: String, endpointID: String) throws(AudioError) -> ExclusiveLock {
+        let path: String
+        do { path = try self.path(serverName: serverName, endpointID: endpointID) } catch {
+            throw AudioError(.E_ACCESSDENIED, "no private directory for the exclusive-use lock: \(error)")
+        }
+        let descriptor = PrivateFiles.openOwnedFile(path, flags: O_RDWR | O_CREAT)
         guard descriptor >= 0 else {
-            throw AudioError(.E_ACCESSDENIED, "cannot open the exclusive-use lock \(path): \(String(cString: strerror(errno)))")
+            throw AudioError(.E_ACCESSDENIED, "cannot open the exclusive-use lock \(path) "
+                             + "(missing, a symbolic link, or not ours): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
@@ -39,15 +45,16 @@ final class ExclusiveLock: Sendable {
     }
 
     /// Whether some stream holds `endpointID` exclusively right now.
-    static func isHeld(serverName: String, endpointID: String) -> Bool {
-        let descriptor = open(path(serverName: serverName, endpointID: endpointID), O_RDONLY | O_CLOEXEC)
+    package static func isHeld(serverName: String, endpointID: String) -> Bool {
+        guard let path = try? path(serverName: serverName, endpointID: endpointID) else { return false }
+        let descriptor = PrivateFiles.openOwnedFile(path, flags: O_RDONLY)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         return flock(descriptor, LOCK_SH | LOCK_NB) != 0
     }
 
-    private static func path(serverName: String, endpointID: String) -> String {
-        let directory = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? "/tmp"
+    package static func path(serverName: String, endpointID: String) throws(PrivateFiles.Refusal) -> String {
+        let directory = try PrivateFiles.runtimeDirectory()
         let safe = { (text: String) in String(text.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }) }
         return "\(directory)/wasapi-jack-exclusive-\(safe(serverName))-\(safe(endpointID)).lock"
     }

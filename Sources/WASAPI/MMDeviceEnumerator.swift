@@ -140,8 +140,12 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     }
 
     /// Waits until the endpoint model reflects the graph as it is now and every
-    /// notification that follows from it was delivered.
-    public func synchronize() { graph.synchronize() }
+    /// notification that follows from it was delivered. May be called from an
+    /// ``MMNotificationClient`` callback (it rescans there and then).
+    /// - Returns: false if that did not happen within 5 s (a notification
+    ///   client is blocking the notification thread).
+    @discardableResult
+    public func synchronize() -> Bool { graph.synchronize() }
 
     // MARK: Events
 

@@ -13,15 +13,18 @@ import Glibc
 /// value and this copy (see ``SessionHub/readValues(_:of:)``), and check
 /// both as untrusted input.
 ///
-/// Files: `$XDG_RUNTIME_DIR` (else `/tmp`) `/wasapi-jack-UID-SERVER/SUBJECT_KEY`,
-/// the directory mode 0700, each file replaced atomically.
+/// Files: `RUNTIME/wasapi-jack-UID-SERVER/SUBJECT_KEY` in the per-user runtime
+/// directory (``PrivateFiles/runtimeDirectory()``); the directory is mode 0700
+/// and checked before use, each file is replaced atomically and read only when
+/// it is a regular file of ours. Without a usable runtime directory the
+/// mirror stays empty.
 ///
 /// Thread safety: any control thread.
-struct SessionMirror: Sendable {
-    let directory: String
+package struct SessionMirror: Sendable {
+    package let directory: String
 
-    init(serverName: String) {
-        let base = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? "/tmp"
+    package init(serverName: String) {
+        let base = (try? PrivateFiles.runtimeDirectory()) ?? "/nonexistent"
         directory = "\(base)/wasapi-jack-\(getuid())-\(safeFileComponent(serverName))"
     }
 
@@ -31,29 +34,26 @@ struct SessionMirror: Sendable {
 
     /// Stores `value` for `key` on `subject`; whether it was written.
     @discardableResult
-    func write(_ key: String, of subject: UInt64, value: String) -> Bool {
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST { return false }
-        let target = path(key, of: subject)
-        let temporary = target + ".\(getpid()).tmp"
-        guard let file = fopen(temporary, "w") else { return false }
-        let written = fputs(value, file) >= 0
-        fclose(file)
-        guard written, rename(temporary, target) == 0 else {
-            unlink(temporary)
+    package func write(_ key: String, of subject: UInt64, value: String) -> Bool {
+        do {
+            try PrivateFiles.makeDirectory(directory)
+            try PrivateFiles.writeAtomically(path(key, of: subject), contents: value)
+            return true
+        } catch {
             return false
         }
-        return true
     }
 
     /// The stored value (at most ``SessionMetadata/maximumLength`` bytes are
     /// read; longer is returned cut, and fails to decode).
-    func read(_ key: String, of subject: UInt64) -> String? { readFile(path(key, of: subject)) }
+    package func read(_ key: String, of subject: UInt64) -> String? { readFile(path(key, of: subject)) }
 
-    func remove(_ key: String, of subject: UInt64) { unlink(path(key, of: subject)) }
+    package func remove(_ key: String, of subject: UInt64) { unlink(path(key, of: subject)) }
 
     /// The values of every stored key that starts with `prefix`, with their subjects.
-    func values(withKeyPrefix prefix: String) -> [(subject: UInt64, value: String)] {
-        guard let handle = opendir(directory) else { return [] }
+    package func values(withKeyPrefix prefix: String) -> [(subject: UInt64, value: String)] {
+        guard (try? PrivateFiles.checkDirectory(directory, requireMode0700: true)) != nil,
+              let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         let namePrefix = safeFileComponent(prefix)
         var found: [(UInt64, String)] = []
@@ -68,10 +68,7 @@ struct SessionMirror: Sendable {
     }
 
     private func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: SessionMetadata.maximumLength + 1)
-        let count = fread(&buffer, 1, buffer.count, file)
-        return String(decoding: buffer.prefix(count), as: UTF8.self)
+        guard (try? PrivateFiles.checkDirectory(directory, requireMode0700: true)) != nil else { return nil }
+        return PrivateFiles.read(path, limit: SessionMetadata.maximumLength + 1)
     }
 }

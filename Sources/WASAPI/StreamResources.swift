@@ -125,6 +125,8 @@ final class StreamResources: @unchecked Sendable {
                 break
             }
         }
+        // The endpoint may have gone before the listener was in place.
+        if graph.endpoint(id: endpointID)?.isPresent != true { invalidate() }
     }
 
     deinit {
@@ -173,10 +175,15 @@ final class StreamResources: @unchecked Sendable {
     /// Whether the endpoint went away since Initialize (AUDCLNT_E_DEVICE_INVALIDATED from now on).
     var isInvalidated: Bool { invalidated.load(ordering: .acquiring) }
 
-    /// Marks the stream invalidated for good and stops its slot. Any thread.
+    /// Marks the stream invalidated for good, stops its slot, and raises its
+    /// event (as Windows does when an endpoint goes away under a stream), so
+    /// that a thread waiting for the next buffer wakes and its next call
+    /// answers AUDCLNT_E_DEVICE_INVALIDATED. Any thread.
     func invalidate() {
-        invalidated.store(true, ordering: .releasing)
+        guard !invalidated.exchange(true, ordering: .acquiringAndReleasing) else { return }
         slot.pointer.pointee.running.store(false, ordering: .releasing)
+        let descriptor = slot.pointer.pointee.eventDescriptor.load(ordering: .acquiring)
+        if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
     }
 
     /// The extra latency JACK reports between our ports and the hardware

@@ -19,27 +19,23 @@ public func builtProductPath(_ name: String) -> String {
 ///
 /// `swift test` builds every product of the package, so the tool sits next to
 /// the test bundle in the same configuration (`-c release` in scripts/test.sh).
+///
+/// - Throws: ``ChildProcessTimeout`` (after stopping the child) when it has not
+///   exited and closed its output within `timeoutSeconds`; the output is read
+///   while the deadline runs, so a hung or chatty child cannot hang the test.
 public func runBuiltProduct(_ arguments: [String], product name: String = "wasapi-jack",
                             environment: [String: String] = [:],
                             timeoutSeconds: Double = 60) throws -> ChildProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: builtProductPath(name))
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Read before waiting so that a chatty child never blocks on a full pipe.
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    return ChildProcessResult(status: process.terminationStatus,
-                              standardOutput: String(decoding: outputData, as: UTF8.self),
-                              standardError: String(decoding: errorData, as: UTF8.self))
+    try runProgram(builtProductPath(name), arguments, environment: environment, timeoutSeconds: timeoutSeconds)
+}
+
+/// Runs `executable` as ``runBuiltProduct(_:product:environment:timeoutSeconds:)`` does.
+public func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                       timeoutSeconds: Double = 60) throws -> ChildProcessResult {
+    let process = try RunningProcess(executable: executable, arguments: arguments, environment: environment)
+    let status = try process.waitForExit(timeoutSeconds: timeoutSeconds)
+    return ChildProcessResult(status: status, standardOutput: process.standardOutput,
+                              standardError: process.standardError)
 }
 
 /// A fresh private directory under /tmp, for config files a test shares with

@@ -1,0 +1,46 @@
+import Foundation
+import JackTestSupport
+import Testing
+
+@Suite("Test harness: bounded waits for child processes")
+struct ChildProcessTimeoutTests {
+    @Test("a child that never exits (and ignores SIGTERM) is killed at the timeout and reported with its output")
+    func hungChildKilled() throws {
+        let started = Date()
+        let child = try RunningProcess(executable: "/bin/sh",
+                                       arguments: ["-c", "trap '' TERM; echo started; exec sleep 1000"])
+        let error = #expect(throws: ChildProcessTimeout.self) { try child.waitForExit(timeoutSeconds: 1) }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(!child.isRunning)
+        #expect(elapsed < 8, "the wait took \(elapsed) s")
+        #expect(error?.stage.contains("exit") == true, "\(String(describing: error))")
+        #expect(error?.standardOutput.contains("started") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("sleep 1000") == true)
+    }
+
+    @Test("runProgram reports a hung child as an error instead of hanging")
+    func runProgramTimesOut() throws {
+        let error = #expect(throws: ChildProcessTimeout.self) {
+            try runProgram("/bin/sh", ["-c", "echo chatty; exec sleep 1000"], timeoutSeconds: 1)
+        }
+        #expect(error?.standardOutput.contains("chatty") == true, "\(String(describing: error))")
+    }
+
+    @Test("a child that exits while something it started holds its output open is reported at that stage")
+    func heldPipeReported() throws {
+        let child = try RunningProcess(executable: "/bin/sh", arguments: ["-c", "sleep 1000 & echo $!"])
+        let error = #expect(throws: ChildProcessTimeout.self) { try child.waitForExit(timeoutSeconds: 1) }
+        #expect(error?.stage.contains("output") == true, "\(String(describing: error))")
+        if let orphan = pid_t(child.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            kill(orphan, SIGKILL)
+        }
+    }
+
+    @Test("a child that finishes in time gives its status and whole output")
+    func normalChild() throws {
+        let result = try runProgram("/bin/sh", ["-c", "seq 1 20000; echo oops >&2; exit 3"], timeoutSeconds: 20)
+        #expect(result.status == 3)
+        #expect(result.standardOutput.hasSuffix("19999\n20000\n"))
+        #expect(result.standardError == "oops\n")
+    }
+}
