@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "WASAPI", targets: ["WASAPI"]),
         // A deterministic engine with a virtual clock, for state-machine tests of WASAPI code.
         .library(name: "SimulatedEngine", targets: ["SimulatedEngine"]),
+        // Private servers for tests, demos and `--start-server`: not part of the library.
+        .library(name: "ServerFixtures", targets: ["ServerFixtures"]),
         // The layers under WASAPI, for the benchmarks package (Benchmarks/) and
         // for programs that drive an engine directly.
         .library(name: "AudioGraph", targets: ["AudioGraph"]),
@@ -44,6 +46,8 @@ let package = Package(
         .target(name: "AudioGraph", dependencies: ["Realtime", "PCM", "CProcessCycle"]),
         // The JACK engine: every JACK call, the process callback, endpoint discovery.
         .target(name: "JackEngine", dependencies: ["AudioGraph", "Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle"]),
+        // Private jackd servers (test support, demos, the command line's --start-server).
+        .target(name: "ServerFixtures", dependencies: ["JackEngine", "CJack", "CLinuxSystem"]),
         // The simulated engine: virtual clock, manual cycles, endpoints added and removed at will.
         .target(name: "SimulatedEngine", dependencies: ["AudioGraph", "Realtime", "CProcessCycle"]),
         // The public WASAPI-shaped API.
@@ -54,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "wasapi-jack",
             dependencies: [
-                "WASAPI", "JackEngine", "AudioGraph", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
+                "WASAPI", "JackEngine", "AudioGraph", "ServerFixtures", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -66,7 +70,7 @@ let package = Package(
         .executableTarget(name: "LowLatencyMonitor", dependencies: ["WASAPI", "Realtime"], path: "examples/LowLatencyMonitor"),
 
         // Test support: a private jackd per test process.
-        .target(name: "JackTestSupport", dependencies: ["JackEngine", "CJack"], path: "Tests/JackTestSupport"),
+        .target(name: "JackTestSupport", dependencies: ["JackEngine", "ServerFixtures", "CJack"], path: "Tests/JackTestSupport"),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "JackTestSupport"]),
         .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack"]),

@@ -1,5 +1,6 @@
 import AudioGraph
 import JackEngine
+import ServerFixtures
 
 /// A client on the requested server, and the private server started for it
 /// when asked and none answered (it stops when the connection is released).

@@ -1,4 +1,5 @@
 import JackEngine
+import ServerFixtures
 import WASAPI
 
 /// An enumerator on the requested server, and the private server started for

@@ -1,3 +1,4 @@
+@_exported import ServerFixtures
 import JackEngine
 
 /// Runs `body` against a private jackd (dummy backend, 48 kHz, 64-frame

@@ -37,19 +37,21 @@ struct ServerShutdownStateTests {
         #expect(event.wait(timeoutMilliseconds: 0) == .signaled, "the stream runs")
 
         // The application's buffer thread waits for its next event.
-        let woke = Mutex<(RealtimeEvent.WaitResult, Duration)?>(nil)
+        let woke = Mutex<(RealtimeEvent.WaitResult, ContinuousClock.Instant)?>(nil)
+        let waiting = Atomic<Bool>(false)
         let waiter = Thread {
-            let start = ContinuousClock.now
+            waiting.store(true, ordering: .releasing)
             let result = event.wait(timeoutMilliseconds: 2_000)
-            woke.withLock { $0 = (result, ContinuousClock.now - start) }
+            woke.withLock { $0 = (result, ContinuousClock.now) }
         }
         waiter.start()
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitUntilTrue(seconds: 2) { waiting.load(ordering: .acquiring) }
+        let shutDownAt = ContinuousClock.now
         sim.shutDown()
         try await waitUntilTrue(seconds: 3) { woke.withLock { $0 != nil } }
-        let (result, waited) = try #require(woke.withLock { $0 })
+        let (result, wokeAt) = try #require(woke.withLock { $0 })
         #expect(result == .signaled, "the event is raised when the server goes")
-        #expect(waited < .milliseconds(20 + 100), "woken within 100 ms of the shutdown (waited \(waited))")
+        #expect(wokeAt - shutDownAt < .milliseconds(100), "woken within 100 ms of the shutdown (\(wokeAt - shutDownAt))")
 
         #expect(throws: AudioError.self) { try client.getCurrentPadding() }
         do { _ = try client.getCurrentPadding() } catch { #expect(error.code == .AUDCLNT_E_DEVICE_INVALIDATED) }

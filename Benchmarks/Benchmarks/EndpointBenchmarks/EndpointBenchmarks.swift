@@ -1,6 +1,7 @@
 import Benchmark
 import AudioGraph
 import JackEngine
+import ServerFixtures
 import WASAPI
 
 // Enumerating endpoints over a graph of 64 endpoints and 512 ports on a

@@ -3,6 +3,7 @@ import CProcessCycle
 import Glibc
 import AudioGraph
 import JackEngine
+import ServerFixtures
 import Realtime
 import PlainJackClient
 

@@ -1,4 +1,5 @@
 import CJack
+import JackEngine
 import CLinuxSystem
 import Foundation
 import Glibc
@@ -204,6 +205,23 @@ public final class JackServerProcess: @unchecked Sendable {
                 usleep(10_000)
             }
         }
+        unlink(logPath)
+        rmdir(logDirectory)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it
+    /// (fault tests). jackd keeps a killed server's entry in its shared
+    /// registry until a server of the same name starts, so a caller starts
+    /// one under the same name afterwards (and stops it cleanly).
+    public func crash() {
+        let pid = server.withLock { pid in
+            defer { pid = 0 }
+            return pid
+        }
+        guard pid > 0 else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
         unlink(logPath)
         rmdir(logDirectory)
     }
