@@ -18,8 +18,9 @@ let package = Package(
         .executable(name: "wasapi-jack", targets: ["wasapi-jack"]),
     ],
     dependencies: [
-        // Only the command-line tool depends on a package; the library targets have none.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The libraries log through swift-log (labels `wasapi-jack.*`); the application decides where it goes.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C interop: headers and link flags only, no logic.
@@ -45,13 +46,15 @@ let package = Package(
         // protocol) and the engine-independent real-time half of a stream.
         .target(name: "AudioGraph", dependencies: ["Realtime", "PCM", "CProcessCycle"]),
         // The JACK engine: every JACK call, the process callback, endpoint discovery.
-        .target(name: "JackEngine", dependencies: ["AudioGraph", "Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle"]),
+        .target(name: "JackEngine", dependencies: ["AudioGraph", "Realtime", "PCM", "CJack", "CLinuxSystem", "CProcessCycle",
+                                                  .product(name: "Logging", package: "swift-log")]),
         // Private jackd servers (test support, demos, the command line's --start-server).
         .target(name: "ServerFixtures", dependencies: ["JackEngine", "CJack", "CLinuxSystem"]),
         // The simulated engine: virtual clock, manual cycles, endpoints added and removed at will.
         .target(name: "SimulatedEngine", dependencies: ["AudioGraph", "Realtime", "CProcessCycle"]),
         // The public WASAPI-shaped API.
-        .target(name: "WASAPI", dependencies: ["AudioGraph", "JackEngine", "PCM", "Realtime", "CProcessCycle"]),
+        .target(name: "WASAPI", dependencies: ["AudioGraph", "JackEngine", "PCM", "Realtime", "CProcessCycle",
+                                              .product(name: "Logging", package: "swift-log")]),
         // Tone measurements shared by the command-line tool and the tests.
         .target(name: "SignalAnalysis"),
         // The command-line tool.
@@ -60,6 +63,7 @@ let package = Package(
             dependencies: [
                 "WASAPI", "JackEngine", "AudioGraph", "ServerFixtures", "Realtime", "PCM", "SignalAnalysis", "CProcessCycle", "CSndFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Examples that follow Microsoft's WASAPI samples (built by CI).

@@ -1,34 +1,36 @@
 import CJack
-import Glibc
+import Logging
 
-/// Routes libjack's own error and info messages.
+/// Routes libjack's own error and info messages to swift-log, under the
+/// label `wasapi-jack.libjack`, at debug level.
 ///
 /// libjack prints to stderr by default, which floods a terminal with "cannot
-/// connect to server" lines whenever a library probes for a server. We drop
-/// them unless `WASAPI_JACK_VERBOSE` is set in the environment; every failure
-/// still surfaces as a typed ``EngineError``.
+/// connect to server" lines whenever a library probes for a server; every
+/// failure that matters surfaces as a typed ``EngineError`` instead. An
+/// application that wants libjack's words bootstraps swift-log with the
+/// debug level (the command line does when `WASAPI_JACK_VERBOSE` is set).
 ///
-/// Thread safety: libjack calls these from any thread, including its
-/// notification thread; they only write to stderr when verbose.
+/// Thread safety: libjack calls these from any of its threads, including its
+/// notification thread.
 enum JackDiagnostics {
+    /// The logger of libjack's messages.
+    static let logger = Logger(label: "wasapi-jack.libjack")
+
     private static let installed: Void = {
-        if getenv("WASAPI_JACK_VERBOSE") != nil {
-            jack_set_error_function(printJackMessage)
-            jack_set_info_function(printJackMessage)
-        } else {
-            jack_set_error_function(dropJackMessage)
-            jack_set_info_function(dropJackMessage)
-        }
+        jack_set_error_function(logJackError)
+        jack_set_info_function(logJackInfo)
     }()
 
     /// Installs the handlers; idempotent.
     static func installOnce() { installed }
 }
 
-private func printJackMessage(_ message: UnsafePointer<CChar>?) {
+private func logJackError(_ message: UnsafePointer<CChar>?) {
     guard let message else { return }
-    let line = "jack: " + String(cString: message) + "\n"
-    _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+    JackDiagnostics.logger.debug("error: \(String(cString: message))")
 }
 
-private func dropJackMessage(_ message: UnsafePointer<CChar>?) {}
+private func logJackInfo(_ message: UnsafePointer<CChar>?) {
+    guard let message else { return }
+    JackDiagnostics.logger.debug("\(String(cString: message))")
+}

@@ -186,7 +186,10 @@ public final class JackServerProcess: @unchecked Sendable {
     deinit { stop() }
 
     /// Stops the server (SIGTERM, then SIGKILL if it has not exited within
-    /// five seconds), waits for it, and removes its log and log directory.
+    /// 30 seconds), waits for it, and removes its log and log directory.
+    /// The bound is generous on purpose: jackd 1.9.21 sometimes takes seconds
+    /// to shut down after a client died mid-cycle, and a server that has to
+    /// be killed stays in jackd's shared registry (8 entries at most).
     public func stop() {
         let pid = server.withLock { pid in
             defer { pid = 0 }
@@ -195,7 +198,7 @@ public final class JackServerProcess: @unchecked Sendable {
         if pid > 0 {
             kill(pid, SIGTERM)
             var status: Int32 = 0
-            let deadline = Self.nowMilliseconds() + 5_000
+            let deadline = Self.nowMilliseconds() + 30_000
             while waitpid(pid, &status, WNOHANG) == 0 {
                 if Self.nowMilliseconds() > deadline {
                     kill(pid, SIGKILL)

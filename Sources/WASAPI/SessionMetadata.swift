@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Logging
 import Synchronization
 
 /// The cross-process protocol of sessions and endpoint volumes: JACK metadata
@@ -164,21 +165,16 @@ struct EndpointVolumeRecord: Codable, Equatable, Sendable, Validating {
     }
 }
 
-/// Log lines about metadata that was ignored. Control threads only (never
-/// the process thread); at most 100 lines per process, so that a client
-/// writing garbage in a loop cannot flood standard error.
+/// Warnings about metadata that was ignored, through swift-log under the
+/// label `wasapi-jack.metadata`. Control threads only (never the process
+/// thread); at most 100 per process, so that a client writing garbage in a
+/// loop cannot flood the application's log.
 enum MetadataLog {
-    private static let budget = AtomicCounter()
+    static let logger = Logger(label: "wasapi-jack.metadata")
+    private static let budget = Atomic<Int>(0)
 
     static func ignored(key: String, reason: String) {
-        guard budget.next() <= 100 else { return }
-        let line = "wasapi-jack: ignored metadata \(key.prefix(120)): \(reason)\n"
-        _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        guard budget.add(1, ordering: .relaxed).newValue <= 100 else { return }
+        logger.warning("ignored metadata \(key.prefix(120)): \(reason)")
     }
-}
-
-/// A thread-safe counter.
-final class AtomicCounter: Sendable {
-    private let value = Mutex<Int>(0)
-    func next() -> Int { value.withLock { $0 += 1; return $0 } }
 }

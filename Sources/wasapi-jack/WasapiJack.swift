@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 
 /// The `wasapi-jack` command line.
 @main
@@ -9,6 +11,19 @@ struct WasapiJack: ParsableCommand {
         subcommands: [Demo.self, Devices.self, SetDefault.self, Ports.self, Play.self, Record.self,
                       MonitorCommand.self, LatencyCommand.self,
                       Sessions.self, Volume.self, Mute.self, EndpointVolumeCommand.self])
+
+    /// Sends the libraries' logs (swift-log, labels `wasapi-jack.*`) to
+    /// standard error: warnings, or everything with `WASAPI_JACK_VERBOSE`
+    /// set (libjack's own messages included), then runs the command.
+    static func main() {
+        let verbose = ProcessInfo.processInfo.environment["WASAPI_JACK_VERBOSE"] != nil
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .warning
+            return handler
+        }
+        main(nil)
+    }
 }
 
 /// Options every command that talks to JACK shares.

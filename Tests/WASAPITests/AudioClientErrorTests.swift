@@ -308,7 +308,7 @@ private func serverStopScenario(releasingObjects: Bool) async throws {
 }
 
 /// Ends an exit test's child: status 0 without failures, 3 with them (each recorded as an issue).
-private func exitChild(_ failures: [String]) -> Never {
+func exitChild(_ failures: [String]) -> Never {
     // Issues recorded in the child are reported by the parent test.
     for failure in failures { Issue.record("wrong answer: \(failure)") }
     // _exit, not exit: atexit handlers and static destructors would race the

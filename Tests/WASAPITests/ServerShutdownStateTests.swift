@@ -3,6 +3,7 @@ import Foundation
 import Realtime
 import SimulatedEngine
 import Synchronization
+import JackTestSupport
 import Testing
 import WASAPI
 
@@ -41,14 +42,16 @@ struct ServerShutdownStateTests {
         let waiting = Atomic<Bool>(false)
         let waiter = Thread {
             waiting.store(true, ordering: .releasing)
-            let result = event.wait(timeoutMilliseconds: 2_000)
+            // Long enough that a test task delayed by a busy machine still
+            // finds the thread waiting when it shuts the server down.
+            let result = event.wait(timeoutMilliseconds: 30_000)
             woke.withLock { $0 = (result, ContinuousClock.now) }
         }
         waiter.start()
-        try await waitUntilTrue(seconds: 2) { waiting.load(ordering: .acquiring) }
+        try await waitUntil(seconds: 2) { waiting.load(ordering: .acquiring) }
         let shutDownAt = ContinuousClock.now
         sim.shutDown()
-        try await waitUntilTrue(seconds: 3) { woke.withLock { $0 != nil } }
+        try await waitUntil(seconds: 31) { woke.withLock { $0 != nil } }
         let (result, wokeAt) = try #require(woke.withLock { $0 })
         #expect(result == .signaled, "the event is raised when the server goes")
         #expect(wokeAt - shutDownAt < .milliseconds(100), "woken within 100 ms of the shutdown (\(wokeAt - shutDownAt))")
@@ -68,7 +71,7 @@ struct ServerShutdownStateTests {
         let client = ReentrantClient(enumerator: enumerator)
         try enumerator.registerEndpointNotificationCallback(client)
         sim.addEndpoint(client: "usbcard", flow: .render, channels: 2)
-        try await waitUntilTrue(seconds: 5) { client.synchronizedInside.withLock { $0 } != nil }
+        try await waitUntil(seconds: 5) { client.synchronizedInside.withLock { $0 } != nil }
         #expect(client.synchronizedInside.withLock { $0 } == true)
         let id = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
         #expect(try enumerator.getDevice(id: id).state == .active)
@@ -91,8 +94,3 @@ private final class ReentrantClient: MMNotificationClient, @unchecked Sendable {
     func onPropertyValueChanged(deviceID: String, key: PropertyKey) {}
 }
 
-/// Polls `condition` every 2 ms for at most `seconds`.
-func waitUntilTrue(seconds: Double, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
-}
