@@ -22,18 +22,9 @@ struct ServerShutdownStateTests {
         let notifications = RecordingNotificationClient()
         try enumerator.registerEndpointNotificationCallback(notifications)
         let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
-        let client = try device.activateAudioClient()
-        try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 0,
-                              format: try client.getMixFormat())
-        let session = try client.getSessionControl()
+        let (client, render, event) = try startEventDrivenRender(on: device)
         let sessionEvents = RecordingSessionEvents()
-        try session.registerAudioSessionNotification(sessionEvents)
-        let event = try RealtimeEvent()
-        try client.setEventHandle(event)
-        let render = try client.getRenderClient()
-        _ = try render.getBuffer(frames: 64)
-        try render.releaseBuffer(frames: 64, flags: .silent)
-        try client.start()
+        try client.getSessionControl().registerAudioSessionNotification(sessionEvents)
         sim.runCycles(1)
         #expect(event.wait(timeoutMilliseconds: 0) == .signaled, "the stream runs")
 
@@ -94,3 +85,16 @@ private final class ReentrantClient: MMNotificationClient, @unchecked Sendable {
     func onPropertyValueChanged(deviceID: String, key: PropertyKey) {}
 }
 
+/// An event-driven shared render stream on `device` with the mix format, one
+/// period of silence queued, started.
+func startEventDrivenRender(on device: MMDevice) throws -> (AudioClient, AudioRenderClient, RealtimeEvent) {
+    let client = try device.activateAudioClient()
+    try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 0, format: try client.getMixFormat())
+    let event = try RealtimeEvent()
+    try client.setEventHandle(event)
+    let render = try client.getRenderClient()
+    _ = try render.getBuffer(frames: 64)
+    try render.releaseBuffer(frames: 64, flags: .silent)
+    try client.start()
+    return (client, render, event)
+}

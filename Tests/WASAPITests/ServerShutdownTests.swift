@@ -30,14 +30,7 @@ private func killAndRestartScenario() async throws -> [String] {
     let name = ServerShutdownTests.serverName
     let server = try JackServerProcess.start(.init(name: name))
     let enumerator = try MMDeviceEnumerator(serverName: name)
-    let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
-    try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 0, format: try client.getMixFormat())
-    let event = try RealtimeEvent()
-    try client.setEventHandle(event)
-    let render = try client.getRenderClient()
-    _ = try render.getBuffer(frames: 64)
-    try render.releaseBuffer(frames: 64, flags: .silent)
-    try client.start()
+    let (client, render, event) = try startEventDrivenRender(on: try enumerator.getDefaultAudioEndpoint(.render, role: .console))
     if event.wait(timeoutMilliseconds: 2_000) != .signaled { failures.append("the stream did not run") }
 
     let woke = Mutex<(RealtimeEvent.WaitResult, ContinuousClock.Instant)?>(nil)
