@@ -73,6 +73,11 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// connected to them, every slot runs, endpoints' playback ports receive
     /// what streams sent them, due events are raised, and the virtual clock
     /// advances by one period per cycle.
+    ///
+    /// The calling thread plays JACK's process thread, and like it must be
+    /// the same thread for a stream's whole life: debug builds bind each
+    /// stream's real-time reader roles (`LatestValue`, the capture packet
+    /// queue) to the first thread that runs a cycle for it and trap on another.
     public func runCycles(_ count: Int = 1) {
         state.withLock { graph in
             for _ in 0..<count where !shutDownFlag.load(ordering: .acquiring) {

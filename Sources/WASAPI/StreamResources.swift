@@ -28,6 +28,11 @@ final class StreamResources: @unchecked Sendable {
     let bounce: UnsafeMutableRawPointer
     /// The resampler's latency in engine frames, read before the process thread owned it.
     let resamplerLatencyFrames: Double
+    /// IAudioStreamVolume's per-channel levels: the control side's copy of
+    /// what was last published to the pipeline's `volumes`. Read and written
+    /// under the audio client's lock only; the `LatestValue` itself has one
+    /// reader, the process thread, and is only ever written from here.
+    var streamVolumes: [Float]
     private var listener: DeviceGraph.ListenerToken?
     private let invalidated = Atomic<Bool>(false)
 
@@ -57,6 +62,7 @@ final class StreamResources: @unchecked Sendable {
         sampleFormat = request.sampleFormat
         bufferFrames = request.bufferFrames
         flags = request.flags
+        streamVolumes = Array(repeating: 1, count: Int(request.format.channels))
         let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
         let channels = endpoint.channelCount
         let side = request.direction == .render ? "out" : "in"

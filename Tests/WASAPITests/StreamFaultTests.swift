@@ -1,0 +1,99 @@
+import AudioGraph
+import Foundation
+import PCM
+import Realtime
+import SimulatedEngine
+import Synchronization
+import Testing
+import WASAPI
+
+/// Faults a stream must report instead of swallowing (project issue 14), on
+/// the simulated engine: volumes read by a second thread, cycles that never
+/// finish, connections the graph refuses.
+@Suite("Stream faults (simulated engine)")
+struct StreamFaultTests {
+    // MARK: Stream volumes
+
+    @Test("IAudioStreamVolume read and set from an application thread while cycles run: no torn or lost volume")
+    func streamVolumesUnderConcurrentCycles() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+            let client = try initializedClient(device)
+            let render = try client.getRenderClient()
+            let volume = try client.getStreamVolume()
+            let ports = ["system:playback_1", "system:playback_2"]
+            try volume.setAllVolumes([0.5, 0.5])
+            try client.start()
+
+            let iterations = 20_000
+            let cyclesDone = Atomic<Bool>(false)
+            let controlMismatches = Mutex<[String]>([])
+            let renderFailures = Mutex<[String]>([])
+            runOnThreads([
+                {
+                    // The application: sets both channels to 0.25 or 0.5 in
+                    // turn, re-sets each through SetChannelVolume (a read,
+                    // then a publication) and reads them back.
+                    var done = 0
+                    while done < iterations || !cyclesDone.load(ordering: .acquiring) {
+                        let level: Float = done % 2 == 0 ? 0.25 : 0.5
+                        do {
+                            try volume.setAllVolumes([level, level])
+                            try volume.setChannelVolume(0, level: level)
+                            try volume.setChannelVolume(1, level: level)
+                            let read = try volume.getAllVolumes()
+                            if read != [level, level] {
+                                controlMismatches.withLock { if $0.count < 10 { $0.append("set \(level), read \(read)") } }
+                            }
+                        } catch {
+                            controlMismatches.withLock { $0.append("\(error)") }
+                            return
+                        }
+                        done += 1
+                    }
+                },
+                {
+                    // The "process thread": queues a constant 1.0 and runs cycles.
+                    defer { cyclesDone.store(true, ordering: .releasing) }
+                    for cycle in 0..<2_000 {
+                        do {
+                            let frames = 64
+                            let buffer = try render.getBuffer(frames: frames)
+                            let samples = buffer.bindMemory(to: Float.self)
+                            for index in samples.indices { samples[index] = 1 }
+                            try render.releaseBuffer(frames: frames)
+                        } catch {
+                            renderFailures.withLock { $0.append("cycle \(cycle): \(error)") }
+                            return
+                        }
+                        sim.runCycles(1)
+                        // Every snapshot the process thread applies is one the
+                        // application set: both channels alike, 0.25 or 0.5.
+                        let left = sim.takeRenderedSamples(port: ports[0])
+                        let right = sim.takeRenderedSamples(port: ports[1])
+                        for (frame, pair) in zip(left, right).enumerated()
+                        where pair.0 != pair.1 || (pair.0 != 0.25 && pair.0 != 0.5) {
+                            renderFailures.withLock { if $0.count < 10 { $0.append("cycle \(cycle) frame \(frame): \(pair)") } }
+                        }
+                    }
+                },
+            ])
+            #expect(controlMismatches.withLock { $0 } == [], "GetAllVolumes returned another volume than was set")
+            #expect(renderFailures.withLock { $0 } == [], "the process thread applied another volume than was set")
+        }
+    }
+}
+
+/// Runs each body on a thread of its own (not the test's task pool, so that
+/// they really run at the same time) and returns when all have finished.
+func runOnThreads(_ bodies: [@Sendable () -> Void]) {
+    let group = DispatchGroup()
+    for body in bodies {
+        group.enter()
+        Thread {
+            body()
+            group.leave()
+        }.start()
+    }
+    group.wait()
+}
