@@ -51,6 +51,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     private let state: Mutex<GraphState>
     private let clock = SeqlockCell(wordCount: CycleClock.wordCount)
     private let shutDownFlag = Atomic<Bool>(false)
+    private let stalled = Atomic<Bool>(false)
 
     /// Creates the graph with the `system` client's ports.
     public init(_ configuration: Configuration = Configuration()) {
@@ -80,10 +81,18 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// queue) to the first thread that runs a cycle for it and trap on another.
     public func runCycles(_ count: Int = 1) {
         state.withLock { graph in
-            for _ in 0..<count where !shutDownFlag.load(ordering: .acquiring) {
+            for _ in 0..<count where !shutDownFlag.load(ordering: .acquiring) && !stalled.load(ordering: .acquiring) {
                 graph.runCycle(publishingInto: clock)
             }
         }
+    }
+
+    /// Plays a cycle stuck in flight (a hung server, or a process function
+    /// that never returns): while `stalled`, ``runCycles(_:)`` runs nothing
+    /// and ``waitForCyclesInFlight()`` returns false at once, as JACK's
+    /// engine does after its bounded wait. `false` lets cycles run again.
+    public func stallCycles(_ stalled: Bool) {
+        self.stalled.store(stalled, ordering: .releasing)
     }
 
     /// Moves the virtual clock without running a cycle (time passing while
@@ -205,10 +214,11 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
         state.withLock { $0.uninstall(token) }
     }
 
-    /// Cycles run under the engine's lock, so once it is taken none is in flight.
+    /// Cycles run under the engine's lock, so once it is taken none is in
+    /// flight; false while ``stallCycles(_:)`` plays a stuck cycle.
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
-        state.withLock { _ in true }
+        state.withLock { _ in !stalled.load(ordering: .acquiring) }
     }
 
     public func installCallback(inputs: [EnginePort], outputs: [EnginePort],

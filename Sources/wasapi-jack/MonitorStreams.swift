@@ -47,9 +47,13 @@ final class Monitor {
     var droppedFrames: Int { bufferedStreams?.droppedFrames.load(ordering: .relaxed) ?? 0 }
 
     /// Stops the streams; the monitor is silent afterwards.
-    func stop() {
-        callbackStream?.stop()
+    /// - Returns: false when the in-callback stream could not be stopped
+    ///   because JACK's cycles are stuck (its function may still run).
+    @discardableResult
+    func stop() -> Bool {
+        let stopped = callbackStream?.stop() ?? true
         bufferedStreams?.stop()
+        return stopped
     }
 }
 

@@ -82,6 +82,47 @@ struct StreamFaultTests {
             #expect(renderFailures.withLock { $0 } == [], "the process thread applied another volume than was set")
         }
     }
+
+    // MARK: Cycles stuck in flight
+
+    @Test("Reset while a cycle is stuck in flight: DEVICE_INVALIDATED naming the stage, the buffer untouched")
+    func resetWithStuckCycles() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let client = try initializedClient(try enumerator.getDefaultAudioEndpoint(.render, role: .console))
+            try writeSilence(try client.getRenderClient(), frames: 256)
+            try client.start()
+            sim.runCycles(1)
+            try client.stop()
+            #expect(try client.getCurrentPadding() == 192)
+
+            sim.stallCycles(true)
+            let error = expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try client.reset() }
+            #expect(error?.message.contains("reset") == true && error?.message.contains("stuck") == true,
+                    "\(String(describing: error))")
+            #expect(try client.getCurrentPadding() == 192, "a failed Reset must leave the buffer as it was")
+
+            sim.stallCycles(false)
+            #expect(try client.reset() == .S_OK)
+            #expect(try client.getCurrentPadding() == 0)
+        }
+    }
+
+    @Test("InCallbackStream.stop reports cycles stuck in flight")
+    func inCallbackStopWithStuckCycles() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let stream = try InCallbackStream(enumerator: enumerator, inputChannels: 1, outputChannels: 1,
+                                              process: InCallbackStream.monitor)
+            stream.start()
+            sim.runCycles(2)
+            #expect(stream.framePosition == 128)
+            sim.stallCycles(true)
+            #expect(stream.stop() == false, "a stop that could not wait for the cycle in flight")
+            sim.stallCycles(false)
+            #expect(stream.stop() == true)
+            sim.runCycles(1)
+            #expect(stream.framePosition == 128, "stopped: the function runs no more")
+        }
+    }
 }
 
 /// Runs each body on a thread of its own (not the test's task pool, so that
