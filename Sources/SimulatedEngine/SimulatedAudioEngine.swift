@@ -52,6 +52,8 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     private let clock = SeqlockCell(wordCount: CycleClock.wordCount)
     private let shutDownFlag = Atomic<Bool>(false)
     private let stalled = Atomic<Bool>(false)
+    /// Ports whose connections ``connect(_:to:)`` refuses (``refuseConnections(to:_:)``).
+    private let refused = Mutex<Set<String>>([])
 
     /// Creates the graph with the `system` client's ports.
     public init(_ configuration: Configuration = Configuration()) {
@@ -94,6 +96,18 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     public func stallCycles(_ stalled: Bool) {
         self.stalled.store(stalled, ordering: .releasing)
     }
+
+    /// Makes ``connect(_:to:)`` fail for any connection to or from the port
+    /// `portName` (full name) while `refuse` is true, as a server that
+    /// rejects a connection would (JACK: `jack_connect` returning an error).
+    public func refuseConnections(to portName: String, _ refuse: Bool = true) {
+        refused.withLock { names in
+            if refuse { names.insert(portName) } else { names.remove(portName) }
+        }
+    }
+
+    /// Full names of every port in the graph, in registration order.
+    public var portNames: [String] { state.withLock { $0.portOrder } }
 
     /// Moves the virtual clock without running a cycle (time passing while
     /// the server is stalled).
@@ -182,6 +196,9 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
 
     public func connect(_ source: String, to destination: String) throws(EngineError) {
         try checkAlive()
+        if refused.withLock({ $0.contains(source) || $0.contains(destination) }) {
+            throw .connectionFailed(source: source, destination: destination, code: -1)
+        }
         let ids = state.withLock { $0.connect(source, destination) }
         guard let ids else { throw .connectionFailed(source: source, destination: destination, code: -1) }
         changes.append(.connection(ids.0, ids.1, connected: true))

@@ -114,7 +114,10 @@ final class StreamResources: @unchecked Sendable {
         // the same figure GetStreamLatency reports.
         let added = engine.bufferSize + Int(resamplerLatencyFrames.rounded(.up))
         engine.reportLatency(of: registered, isOutput: request.direction == .render, frames: added)
-        if request.autoConnect { connectToEndpoint() }
+        // Every stored property is set: when this throws, deinit uninstalls
+        // the slot and unregisters the ports (which drops any connection
+        // already made), so a failed Initialize leaves nothing registered.
+        if request.autoConnect { try connectToEndpoint() }
         let endpointID = endpoint.id
         let isLoopback = request.isLoopback
         let followsExclusiveUse = !request.isExclusive && !request.isLoopback
@@ -143,23 +146,36 @@ final class StreamResources: @unchecked Sendable {
     /// Wires the stream to its endpoint: render ports into the endpoint's
     /// inputs, capture ports from its outputs; loopback ports from whatever
     /// feeds the endpoint.
-    private func connectToEndpoint() {
-        if isLoopback {
-            mirrorEndpointSources()
-            return
-        }
+    /// - Throws: AUDCLNT_E_ENDPOINT_CREATE_FAILED naming both ports when the
+    ///   engine refuses a connection: a stream must not come up unwired and
+    ///   report success.
+    private func connectToEndpoint() throws(AudioError) {
         for (port, endpointPort) in zip(ports, endpoint.ports) {
-            if direction == .render {
-                try? engine.connect(port.name, to: endpointPort)
+            let pairs: [(source: String, destination: String)]
+            if isLoopback {
+                pairs = engine.connections(ofPort: endpointPort).map { ($0, port.name) }
+            } else if direction == .render {
+                pairs = [(port.name, endpointPort)]
             } else {
-                try? engine.connect(endpointPort, to: port.name)
+                pairs = [(endpointPort, port.name)]
+            }
+            for (source, destination) in pairs {
+                do {
+                    try engine.connect(source, to: destination)
+                } catch {
+                    throw AudioError(.AUDCLNT_E_ENDPOINT_CREATE_FAILED,
+                                     "cannot connect \(source) to \(destination): \(error)")
+                }
             }
         }
     }
 
     /// Loopback: each of our input ports is connected to every source of the
     /// matching endpoint port, so JACK sums exactly the mix that endpoint
-    /// receives. Runs again whenever connections change in the graph.
+    /// receives. Runs again whenever connections change in the graph, on the
+    /// device graph's control thread: there is no caller to report a refused
+    /// connection to (and no logger yet), so this stays best-effort and
+    /// silent; the next graph change tries again.
     private func mirrorEndpointSources() {
         for (port, endpointPort) in zip(ports, endpoint.ports) {
             let wanted = Set(engine.connections(ofPort: endpointPort))

@@ -123,6 +123,34 @@ struct StreamFaultTests {
             #expect(stream.framePosition == 128, "stopped: the function runs no more")
         }
     }
+
+    // MARK: Swallowed errors
+
+    @Test("Initialize whose port connection the graph refuses: ENDPOINT_CREATE_FAILED naming the ports, nothing left registered")
+    func initializeWithRefusedConnection() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let ownPorts = { sim.portNames.filter { $0.hasPrefix(sim.clientName + ":") } }
+            for (flow, endpointPort) in [(DataFlow.render, "system:playback_2"), (.capture, "system:capture_2")] {
+                let client = try enumerator.getDefaultAudioEndpoint(flow, role: .console).activateAudioClient()
+                let mix = try client.getMixFormat()
+                sim.refuseConnections(to: endpointPort)
+                let error = expectError(.AUDCLNT_E_ENDPOINT_CREATE_FAILED) {
+                    try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000, format: mix)
+                }
+                #expect(error?.message.contains(endpointPort) == true, "\(String(describing: error))")
+                #expect(ownPorts() == [], "a failed Initialize unregisters its ports")
+                #expect(sim.connections(ofPort: flow == .render ? "system:playback_1" : "system:capture_1") == [],
+                        "and the connections it made before the refused one")
+                expectError(.AUDCLNT_E_NOT_INITIALIZED) { try client.getBufferSize() }
+
+                // The same client initialises once the graph accepts the connection.
+                sim.refuseConnections(to: endpointPort, false)
+                try client.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000, format: mix)
+                #expect(try client.portNames().count == 2)
+                #expect(sim.connections(ofPort: endpointPort).count == 1)
+            }
+        }
+    }
 }
 
 /// Runs each body on a thread of its own (not the test's task pool, so that
