@@ -54,6 +54,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     private let stalled = Atomic<Bool>(false)
     /// Ports whose connections ``connect(_:to:)`` refuses (``refuseConnections(to:_:)``).
     private let refused = Mutex<Set<String>>([])
+    private let refusingProperties = Atomic<Bool>(false)
 
     /// Creates the graph with the `system` client's ports.
     public init(_ configuration: Configuration = Configuration()) {
@@ -104,6 +105,12 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
         refused.withLock { names in
             if refuse { names.insert(portName) } else { names.remove(portName) }
         }
+    }
+
+    /// Makes ``setProperty(_:of:to:type:)`` return false (nothing stored)
+    /// while `refuse` is true, as a metadata write JACK refuses.
+    public func refuseProperties(_ refuse: Bool) {
+        refusingProperties.store(refuse, ordering: .releasing)
     }
 
     /// Full names of every port in the graph, in registration order.
@@ -270,7 +277,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
 
     @discardableResult
     public func setProperty(_ key: String, of subject: UInt64, to value: String, type: String) -> Bool {
-        guard !isShutDown else { return false }
+        guard !isShutDown, !refusingProperties.load(ordering: .acquiring) else { return false }
         let created = state.withLock { graph in
             defer { graph.properties[subject, default: [:]][key] = value }
             return graph.properties[subject]?[key] == nil
