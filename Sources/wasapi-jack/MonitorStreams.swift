@@ -116,7 +116,14 @@ final class BufferedMonitor: @unchecked Sendable {
         defer { finished.signal() }
         raiseToRealtimePriority()
         while running.load(ordering: .acquiring) {
-            guard event.wait(timeoutMilliseconds: 200) == .signaled else { continue }
+            switch event.wait(timeoutMilliseconds: 200) {
+            case .signaled: break
+            case .timedOut: continue
+            case .failed(let code):
+                printToStandardError("wasapi-jack: monitor stopped: waiting for the capture event failed (errno \(code))")
+                return
+
+            }
             do {
                 while let packet = try captureService.getBuffer() {
                     try forward(packet)
