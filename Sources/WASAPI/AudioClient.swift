@@ -270,8 +270,13 @@ public final class AudioClient: @unchecked Sendable {
 
     /// `GetCurrentPadding`: frames queued in the buffer (render: not yet
     /// played; capture: captured, not yet read).
+    /// - Throws: DEVICE_INVALIDATED once the stream's sample-rate converter
+    ///   failed (GetBuffer too).
     public func getCurrentPadding() throws(AudioError) -> Int {
-        try withStream { stream, _ in stream.ring.pointer.pointee.fillLevel() }
+        try withStream { stream, _ throws(AudioError) in
+            try stream.checkConverter()
+            return stream.ring.pointer.pointee.fillLevel()
+        }
     }
 
     /// `GetDevicePeriod`: default and minimum period, both one JACK period (100-ns units).

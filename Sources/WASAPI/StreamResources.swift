@@ -201,6 +201,24 @@ final class StreamResources: @unchecked Sendable {
         slot.pointer.pointee.running.store(false, ordering: .releasing)
     }
 
+    /// Throws AUDCLNT_E_DEVICE_INVALIDATED (and invalidates the stream for
+    /// good) once the process thread reported a failure of the stream's
+    /// sample-rate converter. A failed `src_process` produces nothing: the
+    /// stream silently plays or records silence, the nearest Windows case
+    /// being a device that stopped working under the stream, which
+    /// applications handle by releasing the client and making a new one.
+    /// Checked by GetCurrentPadding and GetBuffer. Under the client's lock.
+    func checkConverter() throws(AudioError) {
+        let pipeline = slot.pointer.pointee.pipeline
+        let failures = pipeline.pointee.converterFailures.load(ordering: .acquiring)
+        guard failures == 0 else {
+            invalidate()
+            let code = pipeline.pointee.lastConverterError.load(ordering: .relaxed)
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                             "the stream's sample-rate converter failed \(failures) time(s): \(ResamplerError(code: code))")
+        }
+    }
+
     /// The extra latency JACK reports between our ports and the hardware
     /// (render: playback latency; capture: capture latency), in engine frames.
     func graphLatencyFrames() -> Int {

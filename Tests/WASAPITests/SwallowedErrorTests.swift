@@ -1,4 +1,5 @@
 import Foundation
+import PCM
 import SimulatedEngine
 import Testing
 @testable import WASAPI
@@ -47,6 +48,32 @@ struct SwallowedErrorTests {
             try client.initialize(shareMode: .exclusive, streamFlags: [], bufferDuration: period,
                                   periodicity: period, format: mix)
             try enumerator.setDefaultAudioEndpoint(id: device.id, role: .console)
+        }
+    }
+}
+
+extension SwallowedErrorTests {
+    @Test("a failed sample-rate converter: GetCurrentPadding and GetBuffer report DEVICE_INVALIDATED naming it, for good")
+    func converterFailureIsReported() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+            let client = try device.activateAudioClient()
+            try client.initialize(shareMode: .shared, streamFlags: [.autoConvertPCM], bufferDuration: 1_000_000,
+                                  format: WaveFormat(.float32, sampleRate: 44_100, channels: 2))
+            let render = try client.getRenderClient()
+            try writeSilence(render, frames: 441)
+            try client.start()
+            sim.runCycles(4)
+            #expect(try client.getCurrentPadding() < 441, "the converter works")
+            // What StreamPipeline stores on the process thread when src_process fails.
+            let pipeline = try #require(client.state.withLock { $0.stream }).slot.pointer.pointee.pipeline
+            pipeline.pointee.lastConverterError.store(12, ordering: .relaxed)
+            pipeline.pointee.converterFailures.store(1, ordering: .releasing)
+            let error = expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try client.getCurrentPadding() }
+            #expect(error?.message.contains("converter") == true, "\(String(describing: error))")
+            expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try render.getBuffer(frames: 64) }
+            pipeline.pointee.converterFailures.store(0, ordering: .releasing)
+            expectError(.AUDCLNT_E_DEVICE_INVALIDATED, "invalidated for good") { try client.getCurrentPadding() }
         }
     }
 }
