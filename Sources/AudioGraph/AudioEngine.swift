@@ -119,9 +119,12 @@ public protocol AudioEngine: AnyObject, Sendable {
 ///
 /// Thread safety: any control thread.
 public protocol InstalledCallback: AnyObject, Sendable {
-    /// Starts or stops calling the function; after `false` returns, no cycle
-    /// calls it any more (bounded wait) and the outputs carry silence.
-    func setRunning(_ running: Bool)
+    /// Starts or stops calling the function; after `false` returns true, no
+    /// cycle calls it any more and the outputs carry silence. Returns false
+    /// when stopping timed out waiting for a cycle in flight (cycles stuck):
+    /// the function may still be running, so its context must stay alive.
+    @discardableResult
+    func setRunning(_ running: Bool) -> Bool
     /// Frames processed since the stream was installed.
     var framePosition: UInt64 { get }
     /// Withdraws the stream; no cycle touches it once this returns.

@@ -1,4 +1,5 @@
 import Synchronization
+import Realtime
 
 /// One capture packet: what one process cycle put into a capture stream's
 /// ring (IAudioCaptureClient::GetBuffer returns one packet at a time).
@@ -26,14 +27,22 @@ public struct CapturePacket: Sendable, Equatable {
 /// beside a capture ring: the process thread pushes one per cycle, the
 /// application pops one per ReleaseBuffer.
 ///
-/// Thread safety: ``push(_:)`` only on the process thread (`@_noLocks`);
-/// ``peek()`` and ``pop()`` on one application thread at a time; ``reset()``
-/// only while the producer is stopped.
+/// Thread safety, by role:
+/// - **Producer** (``hasSpace()``, ``push(_:)``, `@_noLocks`): the engine's
+///   process thread, one thread for the queue's whole life. Debug builds
+///   record it and trap on a push from any other thread.
+/// - **Consumer** (``peek()``, ``pop()``, ``reset()``): application threads
+///   under the audio client's lock, so the role moves between threads but is
+///   held by one at a time; debug builds trap when two consumer calls
+///   overlap. ``reset()`` only while the producer is stopped.
 public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
     public let capacity: Int
     private let storage: UnsafeMutablePointer<CapturePacket>
     private let head = Atomic<Int>(0)  // next to pop (consumer)
     private let tail = Atomic<Int>(0)  // next to push (producer)
+    /// Debug-build checks: the producer's thread is fixed, the consumer's moves.
+    private let producerRole = ThreadRole()
+    private let consumerRole = ThreadRole()
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -46,12 +55,14 @@ public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
     /// Whether a ``push(_:)`` would succeed now (producer side).
     @_noLocks
     func hasSpace() -> Bool {
-        tail.load(ordering: .relaxed) &- head.load(ordering: .acquiring) < capacity
+        producerRole.checkFixedThread("CapturePacketQueue producer")
+        return tail.load(ordering: .relaxed) &- head.load(ordering: .acquiring) < capacity
     }
 
     /// Appends a packet; false when the queue is full.
     @_noLocks
     func push(_ packet: CapturePacket) -> Bool {
+        producerRole.checkFixedThread("CapturePacketQueue producer")
         let end = tail.load(ordering: .relaxed)
         guard end &- head.load(ordering: .acquiring) < capacity else { return false }
         storage[end % capacity] = packet
@@ -61,6 +72,8 @@ public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
 
     /// The oldest packet, if any.
     public func peek() -> CapturePacket? {
+        consumerRole.enter("CapturePacketQueue consumer")
+        defer { consumerRole.leave() }
         let start = head.load(ordering: .relaxed)
         guard start != tail.load(ordering: .acquiring) else { return nil }
         return storage[start % capacity]
@@ -68,6 +81,8 @@ public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
 
     /// Removes the oldest packet.
     public func pop() {
+        consumerRole.enter("CapturePacketQueue consumer")
+        defer { consumerRole.leave() }
         let start = head.load(ordering: .relaxed)
         guard start != tail.load(ordering: .acquiring) else { return }
         head.store(start &+ 1, ordering: .releasing)
@@ -75,6 +90,8 @@ public struct CapturePacketQueue: ~Copyable, @unchecked Sendable {
 
     /// Empties the queue. Only while the producer is not running.
     public func reset() {
+        consumerRole.enter("CapturePacketQueue consumer")
+        defer { consumerRole.leave() }
         head.store(tail.load(ordering: .acquiring), ordering: .releasing)
     }
 }

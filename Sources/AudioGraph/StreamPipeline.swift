@@ -1,5 +1,6 @@
 import PCM
 import Realtime
+import Synchronization
 
 /// The format conversion of one stream, between its ring (the application's
 /// sample format, rate and channels, interleaved) and the engine's port planes
@@ -65,6 +66,11 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
     public let bytesPerFrame: Int
     /// Per stream-channel gains (IAudioStreamVolume); 1.0 each at first.
     public let volumes: LatestValue
+    /// Resampler calls that libsamplerate failed (each produced nothing, so
+    /// the stream played or recorded silence), and the last failure's
+    /// libsamplerate code. The process thread stores them; any thread reads.
+    public let converterFailures = Atomic<UInt64>(0)
+    public let lastConverterError = Atomic<Int32>(0)
 
     private let matrix: UnsafeMutablePointer<ChannelMatrix>
     private let resampler: UnsafeMutablePointer<Resampler>?
@@ -181,6 +187,7 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
             pending += consumed
             let result = resampler.pointee.process(input: streamScratch, inputFrames: pending,
                                                    output: resampled, outputFrames: frames)
+            noteConverterFailures()
             shiftPending(by: result.consumed)
             produced = result.produced
             source = resampled
@@ -214,6 +221,7 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
         if let resampler {
             let result = resampler.pointee.process(input: streamScratch, inputFrames: frames,
                                                    output: resampled, outputFrames: resampledFrames)
+            noteConverterFailures()
             source = resampled
             count = result.produced
         }
@@ -268,6 +276,16 @@ public struct StreamPipeline: ~Copyable, @unchecked Sendable {
         // Forward copy is safe for a move towards the start.
         for index in 0..<remaining { streamScratch[index] = from[index] }
         pending -= count
+    }
+
+    /// Publishes the resampler's failure count (and last code) when it grew.
+    @_noLocks
+    private func noteConverterFailures() {
+        guard let resampler else { return }
+        let failures = resampler.pointee.failureCount
+        guard failures != converterFailures.load(ordering: .relaxed) else { return }
+        lastConverterError.store(resampler.pointee.lastErrorCode, ordering: .relaxed)
+        converterFailures.store(failures, ordering: .releasing)
     }
 
     @_noLocks

@@ -160,9 +160,10 @@ final class JackInstalledCallback: InstalledCallback, @unchecked Sendable {
 
     deinit { uninstall() }
 
-    func setRunning(_ running: Bool) {
+    @discardableResult
+    func setRunning(_ running: Bool) -> Bool {
         slot.pointer.pointee.running.store(running, ordering: .releasing)
-        if !running { client.waitForCyclesInFlight() }
+        return running || client.waitForCyclesInFlight()
     }
 
     var framePosition: UInt64 { slot.pointer.pointee.framePosition.load(ordering: .acquiring) }

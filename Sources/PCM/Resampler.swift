@@ -62,7 +62,12 @@ public struct Resampler: ~Copyable, @unchecked Sendable {
     /// accounted for yet (consumed minus produced / ratio, since the reset).
     private var heldInputFrames: Double = 0
     /// The last non-zero code `src_process` returned, 0 if none.
-    private var lastErrorCode: Int32 = 0
+    public private(set) var lastErrorCode: Int32 = 0
+    /// Calls of ``process(input:inputFrames:output:outputFrames:)`` that
+    /// libsamplerate failed, since creation (``reset()`` keeps it: a
+    /// converter that failed once is not trusted again). Read it where
+    /// ``process`` runs; a stream's pipeline publishes it to control threads.
+    public private(set) var failureCount: UInt64 = 0
 
     /// The lowest and highest ratio libsamplerate accepts (its SRC_MAX_RATIO is 256).
     public static let minimumRatio = 1.0 / 256
@@ -133,6 +138,7 @@ extension Resampler {
         let status = trustedSourceProcess(state, &data)
         guard status == 0 else {
             lastErrorCode = status
+            failureCount &+= 1
             return (0, 0)
         }
         let consumed = data.input_frames_used, produced = data.output_frames_gen

@@ -79,7 +79,7 @@ public enum ResamplerError: Error, Equatable, Sendable, CustomStringConvertible 
     case library(code: Int32, message: String)
 
     /// Creates the error for a libsamplerate error code.
-    init(code: Int32) {
+    public init(code: Int32) {
         let text = src_strerror(code).map { String(cString: $0) } ?? "unknown libsamplerate error"
         self = .library(code: code, message: text)
     }

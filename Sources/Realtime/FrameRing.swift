@@ -29,7 +29,11 @@ import Synchronization
 /// ## Thread safety
 /// Exactly one thread may act as producer (the `…Write` methods) and one as
 /// consumer (the `…Read` methods) at a time; either may be JACK's process
-/// thread. Every producer and consumer method is `@_noLocks`: no allocation,
+/// thread. The other side may move between threads (an application may call
+/// GetBuffer and ReleaseBuffer from any thread, serialised by the audio
+/// client's lock), and the ring cannot tell which side is the fixed one, so
+/// debug builds check only that two calls of the same side never overlap
+/// (``ThreadRole/enter(_:)``: a trap names the side). Every producer and consumer method is `@_noLocks`: no allocation,
 /// lock, system call or reference counting, so it is safe in the JACK process
 /// callback. `init` allocates and `deinit` frees: control path only.
 /// ``reset()`` requires that neither side is running.
@@ -47,6 +51,9 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     private let readIndex = Atomic<UInt64>(0)
     private let underrunCounter = Atomic<UInt64>(0)
     private let overrunCounter = Atomic<UInt64>(0)
+    /// Debug-build checks: both sides are moving roles.
+    private let producerRole = ThreadRole()
+    private let consumerRole = ThreadRole()
 
     /// Creates a ring for `capacity` frames of `bytesPerFrame` bytes each.
     ///
@@ -106,6 +113,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Producer only.
     @_noLocks @inline(__always)
     public func acquireWrite(maxFrames: Int) -> RingRegion {
+        producerRole.enter("FrameRing producer")
+        defer { producerRole.leave() }
         let read = readIndex.load(ordering: .acquiring)
         let written = writeIndex.load(ordering: .relaxed)
         let free = capacity - Int(truncatingIfNeeded: written &- read)
@@ -117,6 +126,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// - Precondition: `frames` is at most the acquired region's frame count.
     @_noLocks
     public func commitWrite(_ frames: Int) {
+        producerRole.enter("FrameRing producer")
+        defer { producerRole.leave() }
         let written = writeIndex.load(ordering: .relaxed)
         writeIndex.store(written &+ UInt64(frames), ordering: .releasing)
     }
@@ -125,6 +136,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Producer only.
     @_noLocks @inline(__always)
     public func write(from source: UnsafeRawPointer, frames: Int) -> Int {
+        producerRole.enter("FrameRing producer")
+        defer { producerRole.leave() }
         // The region logic of acquireWrite/commitWrite, without building a region.
         let read = readIndex.load(ordering: .acquiring)
         let written = writeIndex.load(ordering: .relaxed)
@@ -161,6 +174,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Consumer only.
     @_noLocks @inline(__always)
     public func acquireRead(maxFrames: Int) -> RingRegion {
+        consumerRole.enter("FrameRing consumer")
+        defer { consumerRole.leave() }
         let written = writeIndex.load(ordering: .acquiring)
         let read = readIndex.load(ordering: .relaxed)
         let available = Int(truncatingIfNeeded: written &- read)
@@ -171,6 +186,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// Consumer only.
     @_noLocks
     public func commitRead(_ frames: Int) {
+        consumerRole.enter("FrameRing consumer")
+        defer { consumerRole.leave() }
         let read = readIndex.load(ordering: .relaxed)
         readIndex.store(read &+ UInt64(frames), ordering: .releasing)
     }
@@ -179,6 +196,8 @@ public struct FrameRing: ~Copyable, @unchecked Sendable {
     /// how many there were. Consumer only.
     @_noLocks @inline(__always)
     public func read(into destination: UnsafeMutableRawPointer, frames: Int) -> Int {
+        consumerRole.enter("FrameRing consumer")
+        defer { consumerRole.leave() }
         // The region logic of acquireRead/commitRead, without building a region.
         let written = writeIndex.load(ordering: .acquiring)
         let read = readIndex.load(ordering: .relaxed)

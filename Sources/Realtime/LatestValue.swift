@@ -10,10 +10,21 @@ import Synchronization
 /// half of another), which a plain array of atomics would not guarantee for
 /// per-channel volumes or clock readings.
 ///
-/// Thread safety: one writer (``publish(_:)``) and one reader (``read()``) at a
-/// time. ``read()`` and ``publish(_:)`` are `@_noLocks`; several control threads
-/// must serialise their calls to ``publish(_:)`` themselves (the WASAPI layer
-/// holds a `Mutex` around it). Keep the value in stable memory (``RealtimeBox``).
+/// Thread safety, by role:
+/// - **Reader** (``read()``, ``readFloats()``): one thread for the buffer's
+///   whole life, normally the engine's process thread. A second reader would
+///   swap the same middle slot as the first and both could end up holding one
+///   slot, or the writer writing into a slot being read: the snapshot tears
+///   for good. Keep a control-side copy of what was published instead of
+///   reading it back. Debug builds record the first reader thread and trap
+///   on a read from any other (``ThreadRole/checkFixedThread(_:)``).
+/// - **Writer** (``publish(_:)``, ``publish(floats:)``): any control thread,
+///   one at a time; callers serialise themselves (the WASAPI layer publishes
+///   under the audio client's or the session's lock). Debug builds trap when
+///   two publications overlap (``ThreadRole/enter(_:)``).
+///
+/// ``read()`` and ``publish(_:)`` are `@_noLocks`. Keep the value in stable
+/// memory (``RealtimeBox``).
 public struct LatestValue: ~Copyable, @unchecked Sendable {
     /// Bytes per snapshot.
     public let byteCount: Int
@@ -25,6 +36,9 @@ public struct LatestValue: ~Copyable, @unchecked Sendable {
     private let back = Atomic<UInt8>(1)
     /// The reader's private slot index (touched by the reader only).
     private let front = Atomic<UInt8>(0)
+    /// Debug-build checks: the reader's thread is fixed, the writer's moves.
+    private let readerRole = ThreadRole()
+    private let writerRole = ThreadRole()
 
     private static var freshBit: UInt8 { 4 }
 
@@ -52,6 +66,8 @@ public struct LatestValue: ~Copyable, @unchecked Sendable {
     /// - Precondition: `bytes.count == byteCount`.
     @_noLocks
     public func publish(_ bytes: UnsafeRawBufferPointer) {
+        writerRole.enter("LatestValue writer")
+        defer { writerRole.leave() }
         let slot = back.load(ordering: .relaxed)
         trustedMemcpy(slots + Int(slot) * stride, bytes.baseAddress!, byteCount)
         let previous = middle.exchange(slot | Self.freshBit, ordering: .acquiringAndReleasing)
@@ -62,6 +78,7 @@ public struct LatestValue: ~Copyable, @unchecked Sendable {
     /// reader's next call to ``read()``.
     @_noLocks
     public func read() -> UnsafeRawBufferPointer {
+        readerRole.checkFixedThread("LatestValue reader")
         if middle.load(ordering: .relaxed) & Self.freshBit != 0 {
             let previous = middle.exchange(front.load(ordering: .relaxed),
                                            ordering: .acquiringAndReleasing)

@@ -22,6 +22,11 @@ public final class RealtimeEvent: Sendable {
     public enum WaitResult: Sendable, Equatable {
         case signaled
         case timedOut
+        /// The wait itself failed: `poll` returned this errno (never EINTR,
+        /// which is retried), or reported the descriptor invalid (EBADF) or in
+        /// error (EIO; an eventfd reports POLLERR when its counter overflows).
+        /// Waiting again will fail again: stop waiting on this event.
+        case failed(errno: Int32)
     }
 
     /// Creates an unsignalled event.
@@ -44,17 +49,28 @@ public final class RealtimeEvent: Sendable {
     ///
     /// - Parameter timeoutMilliseconds: how long to wait; negative waits forever,
     ///   zero only checks.
+    /// - Returns: ``WaitResult/failed(errno:)`` when waiting is impossible,
+    ///   which is never reported as a timeout. A signal that interrupts the
+    ///   wait (EINTR) is retried with the time that remains.
     /// Blocks: never call it on the JACK process thread.
     public func wait(timeoutMilliseconds: Int) -> WaitResult {
         var descriptor = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
         let deadline = monotonicMilliseconds() + max(timeoutMilliseconds, 0)
         while true {
             let remaining = timeoutMilliseconds < 0 ? -1 : max(0, deadline - monotonicMilliseconds())
+            descriptor.revents = 0
             let ready = poll(&descriptor, 1, Int32(clamping: remaining))
-            // A ready descriptor whose counter another waiter already took keeps us waiting.
-            if ready > 0 && consumeSignals() { return .signaled }
-            // poll fails only with EINTR (retried) or on programming errors (EFAULT, EINVAL).
-            if ready < 0 && errno != EINTR { return .timedOut }
+            if ready < 0 {
+                let code = errno
+                // EFAULT, EINVAL, ENOMEM: no later call will do better.
+                if code != EINTR { return .failed(errno: code) }
+            } else if ready > 0 {
+                if descriptor.revents & Int16(POLLNVAL) != 0 { return .failed(errno: EBADF) }
+                if consumeSignals() { return .signaled }
+                // Readable but nothing to read: another waiter took the counter
+                // (keep waiting), unless the descriptor is in error.
+                if descriptor.revents & Int16(POLLERR) != 0 { return .failed(errno: EIO) }
+            }
             if timeoutMilliseconds >= 0 && monotonicMilliseconds() >= deadline { return .timedOut }
         }
     }

@@ -51,6 +51,10 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     private let state: Mutex<GraphState>
     private let clock = SeqlockCell(wordCount: CycleClock.wordCount)
     private let shutDownFlag = Atomic<Bool>(false)
+    private let stalled = Atomic<Bool>(false)
+    /// Ports whose connections ``connect(_:to:)`` refuses (``refuseConnections(to:_:)``).
+    private let refused = Mutex<Set<String>>([])
+    private let refusingProperties = Atomic<Bool>(false)
 
     /// Creates the graph with the `system` client's ports.
     public init(_ configuration: Configuration = Configuration()) {
@@ -73,13 +77,44 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// connected to them, every slot runs, endpoints' playback ports receive
     /// what streams sent them, due events are raised, and the virtual clock
     /// advances by one period per cycle.
+    ///
+    /// The calling thread plays JACK's process thread, and like it must be
+    /// the same thread for a stream's whole life: debug builds bind each
+    /// stream's real-time reader roles (`LatestValue`, the capture packet
+    /// queue) to the first thread that runs a cycle for it and trap on another.
     public func runCycles(_ count: Int = 1) {
         state.withLock { graph in
-            for _ in 0..<count where !shutDownFlag.load(ordering: .acquiring) {
+            for _ in 0..<count where !shutDownFlag.load(ordering: .acquiring) && !stalled.load(ordering: .acquiring) {
                 graph.runCycle(publishingInto: clock)
             }
         }
     }
+
+    /// Plays a cycle stuck in flight (a hung server, or a process function
+    /// that never returns): while `stalled`, ``runCycles(_:)`` runs nothing
+    /// and ``waitForCyclesInFlight()`` returns false at once, as JACK's
+    /// engine does after its bounded wait. `false` lets cycles run again.
+    public func stallCycles(_ stalled: Bool) {
+        self.stalled.store(stalled, ordering: .releasing)
+    }
+
+    /// Makes ``connect(_:to:)`` fail for any connection to or from the port
+    /// `portName` (full name) while `refuse` is true, as a server that
+    /// rejects a connection would (JACK: `jack_connect` returning an error).
+    public func refuseConnections(to portName: String, _ refuse: Bool = true) {
+        refused.withLock { names in
+            if refuse { names.insert(portName) } else { names.remove(portName) }
+        }
+    }
+
+    /// Makes ``setProperty(_:of:to:type:)`` return false (nothing stored)
+    /// while `refuse` is true, as a metadata write JACK refuses.
+    public func refuseProperties(_ refuse: Bool) {
+        refusingProperties.store(refuse, ordering: .releasing)
+    }
+
+    /// Full names of every port in the graph, in registration order.
+    public var portNames: [String] { state.withLock { $0.portOrder } }
 
     /// Moves the virtual clock without running a cycle (time passing while
     /// the server is stalled).
@@ -168,6 +203,9 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
 
     public func connect(_ source: String, to destination: String) throws(EngineError) {
         try checkAlive()
+        if refused.withLock({ $0.contains(source) || $0.contains(destination) }) {
+            throw .connectionFailed(source: source, destination: destination, code: -1)
+        }
         let ids = state.withLock { $0.connect(source, destination) }
         guard let ids else { throw .connectionFailed(source: source, destination: destination, code: -1) }
         changes.append(.connection(ids.0, ids.1, connected: true))
@@ -200,10 +238,11 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
         state.withLock { $0.uninstall(token) }
     }
 
-    /// Cycles run under the engine's lock, so once it is taken none is in flight.
+    /// Cycles run under the engine's lock, so once it is taken none is in
+    /// flight; false while ``stallCycles(_:)`` plays a stuck cycle.
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
-        state.withLock { _ in true }
+        state.withLock { _ in !stalled.load(ordering: .acquiring) }
     }
 
     public func installCallback(inputs: [EnginePort], outputs: [EnginePort],
@@ -238,7 +277,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
 
     @discardableResult
     public func setProperty(_ key: String, of subject: UInt64, to value: String, type: String) -> Bool {
-        guard !isShutDown else { return false }
+        guard !isShutDown, !refusingProperties.load(ordering: .acquiring) else { return false }
         let created = state.withLock { graph in
             defer { graph.properties[subject, default: [:]][key] = value }
             return graph.properties[subject]?[key] == nil

@@ -39,9 +39,10 @@ final class SimulatedCallback: InstalledCallback, @unchecked Sendable {
         outputs.deallocate()
     }
 
-    func setRunning(_ running: Bool) {
+    @discardableResult
+    func setRunning(_ running: Bool) -> Bool {
         self.running.store(running, ordering: .releasing)
-        engine?.waitForCyclesInFlight()
+        return running || engine?.waitForCyclesInFlight() ?? true
     }
 
     var framePosition: UInt64 { position.load(ordering: .acquiring) }

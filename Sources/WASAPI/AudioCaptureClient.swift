@@ -33,6 +33,7 @@ public final class AudioCaptureClient: Sendable {
             guard state.pendingCapture == nil else {
                 throw AudioError(.AUDCLNT_E_OUT_OF_ORDER, "the previous packet was not released")
             }
+            try stream.checkConverter()
             let slot = stream.slot.pointer
             guard let packet = slot.pointee.packets.pointee.peek() else { return nil }
             let ring = stream.ring.pointer

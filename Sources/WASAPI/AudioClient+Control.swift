@@ -43,7 +43,12 @@ extension AudioClient {
     /// `Reset`: empties the buffer and sets the position back to 0.
     /// Returns S_FALSE when there was nothing to reset.
     /// - Throws: NOT_STOPPED while running, BUFFER_OPERATION_PENDING between
-    ///   GetBuffer and ReleaseBuffer.
+    ///   GetBuffer and ReleaseBuffer, DEVICE_INVALIDATED when a cycle begun
+    ///   before Stop never finished (the engine's cycles are stuck): the ring
+    ///   is then left untouched, since the process thread may still be using
+    ///   it. Windows has no code for a hung audio engine; DEVICE_INVALIDATED
+    ///   is the one that tells the application to release the client and
+    ///   make a new one, which is the only recovery.
     @discardableResult
     public func reset() throws(AudioError) -> HRESULT {
         try withStream { stream, state throws(AudioError) in
@@ -52,7 +57,10 @@ extension AudioClient {
                 throw AudioError(.AUDCLNT_E_BUFFER_OPERATION_PENDING, "release the buffer before reset")
             }
             // The process thread may still be in a cycle that began before Stop.
-            engine.waitForCyclesInFlight()
+            guard engine.waitForCyclesInFlight() else {
+                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                                 "reset: waiting for the engine's cycle in flight timed out (cycles stuck); the buffer was not touched")
+            }
             let slot = stream.slot.pointer
             let wasEmpty = stream.ring.pointer.pointee.fillLevel() == 0
                 && slot.pointee.streamPosition.load(ordering: .relaxed) == 0

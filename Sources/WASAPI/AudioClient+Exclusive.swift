@@ -51,8 +51,11 @@ extension AudioClient {
 
     /// Tells every engine on the server to recheck exclusive use (they silence
     /// or release their shared streams on the endpoint).
-    func announceExclusiveChange() {
-        guard let subject = engine.ownSubject else { return }
-        engine.setProperty(ExclusiveLock.changeKey, of: subject, to: "\(engine.nowNanoseconds)")
+    /// - Returns: false when the announcement could not be written (no own
+    ///   client, or JACK refused the property).
+    @discardableResult
+    func announceExclusiveChange() -> Bool {
+        guard let subject = engine.ownSubject else { return false }
+        return engine.setProperty(ExclusiveLock.changeKey, of: subject, to: "\(engine.nowNanoseconds)")
     }
 }

@@ -73,6 +73,8 @@ public final class AudioClient: @unchecked Sendable {
             defer { state.session = nil; state.stream = nil; state.exclusiveLock = nil }
             return state.exclusiveLock != nil
         }
+        // Releasing cannot fail; if the server refuses the announcement it is
+        // going away, and the other engines recheck on its shutdown anyway.
         if wasExclusive { announceExclusiveChange() }
     }
 
@@ -193,13 +195,19 @@ public final class AudioClient: @unchecked Sendable {
                     bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
                     sessionTag: "exclusive", autoConnect: state.autoConnect)
                 let stream = try StreamResources(graph: device.graph, request: request)
+                // Shared streams on the endpoint fall silent only when told:
+                // an exclusive stream nobody heard of is not exclusive. The
+                // stream and the lock are released when this throws.
+                guard announceExclusiveChange() else {
+                    throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                                     "JACK refused to announce exclusive use of endpoint \(endpoint.id) to the other streams")
+                }
                 state.stream = stream
                 state.exclusiveLock = lock
                 state.shareMode = .exclusive
                 state.sessionGUID = session
                 state.cyclesPerEvent = 1
                 joinSession(stream, guid: session, state: &state)
-                announceExclusiveChange()
                 return
             }
             if !isLoopback && ExclusiveLock.isHeld(serverName: serverName, endpointID: endpoint.id) {
@@ -262,8 +270,13 @@ public final class AudioClient: @unchecked Sendable {
 
     /// `GetCurrentPadding`: frames queued in the buffer (render: not yet
     /// played; capture: captured, not yet read).
+    /// - Throws: DEVICE_INVALIDATED once the stream's sample-rate converter
+    ///   failed (GetBuffer too).
     public func getCurrentPadding() throws(AudioError) -> Int {
-        try withStream { stream, _ in stream.ring.pointer.pointee.fillLevel() }
+        try withStream { stream, _ throws(AudioError) in
+            try stream.checkConverter()
+            return stream.ring.pointer.pointee.fillLevel()
+        }
     }
 
     /// `GetDevicePeriod`: default and minimum period, both one JACK period (100-ns units).

@@ -25,6 +25,7 @@ public final class AudioRenderClient: Sendable {
                 throw AudioError(.AUDCLNT_E_OUT_OF_ORDER, "the previous GetBuffer was not released")
             }
             guard frames >= 0 else { throw AudioError(.E_INVALIDARG, "a negative frame count") }
+            try stream.checkConverter()
             let ring = stream.ring.pointer
             let free = ring.pointee.writableFrames()
             guard frames <= free else {

@@ -26,7 +26,7 @@ import Synchronization
 /// Thread safety: every method may be called from any thread except JACK's.
 /// The process function runs only on JACK's process thread, never
 /// concurrently with itself; it does not run before ``start()`` or after
-/// ``stop()`` returns.
+/// ``stop()`` returns true.
 public final class InCallbackStream: @unchecked Sendable {
     /// The function type: `(cycle, context) -> Void`, a C function pointer.
     public typealias Function = ProcessFunction
@@ -122,7 +122,12 @@ public final class InCallbackStream: @unchecked Sendable {
 
     /// Stops calling the process function (outputs carry silence) and returns
     /// once no cycle can still be calling it: within about one period.
-    public func stop() {
+    /// - Returns: true once no cycle can call the function any more; false
+    ///   when the engine's cycles are stuck (JACK: a cycle still in flight
+    ///   after a bounded wait of 2 s). Then the function may still be
+    ///   running: keep its `context` alive (leak it rather than free it).
+    @discardableResult
+    public func stop() -> Bool {
         installed.setRunning(false)
     }
 

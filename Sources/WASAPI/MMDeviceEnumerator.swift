@@ -117,8 +117,10 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
         try defaults.store(id, flow: device.dataFlow, role: role)
         // Tell every engine on the server, this one included, to reread.
         if let subject = engine.ownSubject {
-            engine.setProperty(DefaultEndpointStore.changeKey, of: subject,
-                               to: "\(id) \(role.name) \(engine.nowNanoseconds)")
+            guard engine.setProperty(DefaultEndpointStore.changeKey, of: subject,
+                                     to: "\(id) \(role.name) \(engine.nowNanoseconds)") else {
+                throw AudioError(.E_ACCESSDENIED, "the default was stored, but JACK refused to announce the change")
+            }
         }
     }
 

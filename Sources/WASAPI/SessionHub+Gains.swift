@@ -45,12 +45,18 @@ extension SessionHub {
     }
 
     /// Stores the ducking preference for every process on the server.
+    /// - Throws: E_ACCESSDENIED when the change cannot be announced to the
+    ///   other processes (JACK refused the property): the preference is
+    ///   stored and applies in this process, but others learn of it only
+    ///   when they next reread it.
     func storeDuckingPreference(_ preference: DuckingPreference) throws(AudioError) {
         try duckingStore.store(preference)
-        if ownUUID != 0 {
-            engine.setProperty(SessionMetadata.duckingChangedKey, of: ownUUID, to: "\(Self.uniqueSequence())")
-        }
+        let announced = ownUUID == 0
+            || engine.setProperty(SessionMetadata.duckingChangedKey, of: ownUUID, to: "\(Self.uniqueSequence())")
         reloadDuckingPreference()
+        guard announced else {
+            throw AudioError(.E_ACCESSDENIED, "the ducking preference was stored, but JACK refused to announce the change to other processes")
+        }
     }
 
     func duckingPreference() -> DuckingPreference { state.withLock { $0.ducking } }
@@ -105,7 +111,7 @@ extension SessionHub {
         modify(&record)
         record.context = context
         record.sequence = Self.uniqueSequence()
-        guard writeValue(SessionMetadata.endpointVolumeKey, of: subject, SessionMetadata.encode(record)) else {
+        guard writeValue(SessionMetadata.endpointVolumeKey, of: subject, try SessionMetadata.encode(record)) else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the volume of endpoint \(endpoint.id)")
         }
     }

@@ -35,7 +35,9 @@ extension SessionHub {
                 pid: pid, state: .inactive,
                 channels: [Float](repeating: 1, count: min(max(endpoint.channelCount, 1), SessionMetadata.maximumChannels)))
             state.local[key] = LocalSession(record: record)
-            publishLocked(&state, key: key)
+            // No caller to tell: a new record (finite unit volumes) always
+            // encodes, and a refused write is retried by the next publication.
+            try? publishLocked(&state, key: key)
         }
         return key
     }
@@ -88,19 +90,29 @@ extension SessionHub {
         if let context { session.record.context = context }
         state.local[key] = session
         guard session.record != before || context != nil else { return }
-        publishLocked(&state, key: key)
+        // Stream state changes (start, stop, attach) have no error to report;
+        // the next change publishes the record again.
+        try? publishLocked(&state, key: key)
         if session.record.communications != before.communications || session.record.state != before.state {
             applyGainsLocked(&state, endpoint: session.record.endpoint)
         }
     }
 
-    /// Writes the session's record on this process's client (the revision counts up).
-    func publishLocked(_ state: inout State, key: String) {
-        guard ownUUID != 0, state.local[key] != nil else { return }
-        state.local[key]!.record.revision += 1
-        state.unechoed[key, default: []].append(state.local[key]!.record)
+    /// Writes the session's record on this process's client (the revision
+    /// counts up). A record that cannot be encoded is not published at all.
+    /// - Throws: E_UNEXPECTED when the record cannot be encoded;
+    ///   AUDCLNT_E_DEVICE_INVALIDATED when JACK refused the write (the server
+    ///   is going away or dropped this client).
+    func publishLocked(_ state: inout State, key: String) throws(AudioError) {
+        guard ownUUID != 0, var record = state.local[key]?.record else { return }
+        record.revision += 1
+        let text = try SessionMetadata.encode(record)
+        state.local[key]!.record = record
+        state.unechoed[key, default: []].append(record)
         state.unechoed[key] = state.unechoed[key]!.suffix(64)
-        writeValue(key, of: ownUUID, SessionMetadata.encode(state.local[key]!.record))
+        guard writeValue(key, of: ownUUID, text) else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the record of session \(record.instance)")
+        }
     }
 
     /// Changes this process's session `instance` with `modify` (which may
@@ -116,9 +128,16 @@ extension SessionHub {
                 }
                 throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "session \(instance) is gone")
             }
+            let before = state.local[key]!.record
             try modify(&state.local[key]!.record)
             state.local[key]!.record.context = context
-            publishLocked(&state, key: key)
+            do throws(AudioError) {
+                try publishLocked(&state, key: key)
+            } catch {
+                // The change did not reach the server: leave the session as it was.
+                state.local[key]!.record = before
+                throw error
+            }
             applyGainsLocked(&state, endpoint: state.local[key]!.record.endpoint)
         }
     }
@@ -153,7 +172,7 @@ extension SessionHub {
         let request = SessionRequest(sequence: Self.uniqueSequence(), volume: volume, mute: mute,
                                      channels: channels, context: context)
         let key = SessionMetadata.requestKey(endpoint: record.endpoint, guid: record.guid)
-        guard writeValue(key, of: subject, SessionMetadata.encode(request)) else {
+        guard writeValue(key, of: subject, try SessionMetadata.encode(request)) else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the change request for session \(instance)")
         }
     }
@@ -189,7 +208,9 @@ extension SessionHub {
             state.local[sessionKey] = session
             guard changed else { return }
             applyGainsLocked(&state, endpoint: session.record.endpoint)
-            publishLocked(&state, key: sessionKey)
+            // Another process's request, served on the control thread: no
+            // caller to report to; the next change publishes the record again.
+            try? publishLocked(&state, key: sessionKey)
         }
     }
 

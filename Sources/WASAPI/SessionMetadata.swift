@@ -56,9 +56,17 @@ enum SessionMetadata {
         return value
     }
 
-    /// `value` as compact JSON (our own records: always encodable).
-    static func encode<T: Encodable>(_ value: T) -> String {
-        (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    /// `value` as compact JSON.
+    /// - Throws: E_UNEXPECTED naming the failure when JSONEncoder rejects it
+    ///   (a non-finite float, which validation should have stopped): a record
+    ///   that cannot be encoded is never published, not even as "{}", which
+    ///   every reader would take for a malformed record.
+    static func encode<T: Encodable>(_ value: T) throws(AudioError) -> String {
+        do {
+            return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+        } catch {
+            throw AudioError(.E_UNEXPECTED, "cannot encode \(T.self) as JSON: \(error)")
+        }
     }
 
     /// Whether `level` is a finite volume in 0...1.

@@ -28,6 +28,11 @@ final class StreamResources: @unchecked Sendable {
     let bounce: UnsafeMutableRawPointer
     /// The resampler's latency in engine frames, read before the process thread owned it.
     let resamplerLatencyFrames: Double
+    /// IAudioStreamVolume's per-channel levels: the control side's copy of
+    /// what was last published to the pipeline's `volumes`. Read and written
+    /// under the audio client's lock only; the `LatestValue` itself has one
+    /// reader, the process thread, and is only ever written from here.
+    var streamVolumes: [Float]
     private var listener: DeviceGraph.ListenerToken?
     private let invalidated = Atomic<Bool>(false)
 
@@ -57,6 +62,7 @@ final class StreamResources: @unchecked Sendable {
         sampleFormat = request.sampleFormat
         bufferFrames = request.bufferFrames
         flags = request.flags
+        streamVolumes = Array(repeating: 1, count: Int(request.format.channels))
         let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
         let channels = endpoint.channelCount
         let side = request.direction == .render ? "out" : "in"
@@ -108,7 +114,10 @@ final class StreamResources: @unchecked Sendable {
         // the same figure GetStreamLatency reports.
         let added = engine.bufferSize + Int(resamplerLatencyFrames.rounded(.up))
         engine.reportLatency(of: registered, isOutput: request.direction == .render, frames: added)
-        if request.autoConnect { connectToEndpoint() }
+        // Every stored property is set: when this throws, deinit uninstalls
+        // the slot and unregisters the ports (which drops any connection
+        // already made), so a failed Initialize leaves nothing registered.
+        if request.autoConnect { try connectToEndpoint() }
         let endpointID = endpoint.id
         let isLoopback = request.isLoopback
         let followsExclusiveUse = !request.isExclusive && !request.isLoopback
@@ -139,23 +148,36 @@ final class StreamResources: @unchecked Sendable {
     /// Wires the stream to its endpoint: render ports into the endpoint's
     /// inputs, capture ports from its outputs; loopback ports from whatever
     /// feeds the endpoint.
-    private func connectToEndpoint() {
-        if isLoopback {
-            mirrorEndpointSources()
-            return
-        }
+    /// - Throws: AUDCLNT_E_ENDPOINT_CREATE_FAILED naming both ports when the
+    ///   engine refuses a connection: a stream must not come up unwired and
+    ///   report success.
+    private func connectToEndpoint() throws(AudioError) {
         for (port, endpointPort) in zip(ports, endpoint.ports) {
-            if direction == .render {
-                try? engine.connect(port.name, to: endpointPort)
+            let pairs: [(source: String, destination: String)]
+            if isLoopback {
+                pairs = engine.connections(ofPort: endpointPort).map { ($0, port.name) }
+            } else if direction == .render {
+                pairs = [(port.name, endpointPort)]
             } else {
-                try? engine.connect(endpointPort, to: port.name)
+                pairs = [(endpointPort, port.name)]
+            }
+            for (source, destination) in pairs {
+                do {
+                    try engine.connect(source, to: destination)
+                } catch {
+                    throw AudioError(.AUDCLNT_E_ENDPOINT_CREATE_FAILED,
+                                     "cannot connect \(source) to \(destination): \(error)")
+                }
             }
         }
     }
 
     /// Loopback: each of our input ports is connected to every source of the
     /// matching endpoint port, so JACK sums exactly the mix that endpoint
-    /// receives. Runs again whenever connections change in the graph.
+    /// receives. Runs again whenever connections change in the graph, on the
+    /// device graph's control thread: there is no caller to report a refused
+    /// connection to (and no logger yet), so this stays best-effort and
+    /// silent; the next graph change tries again.
     private func mirrorEndpointSources() {
         for (port, endpointPort) in zip(ports, endpoint.ports) {
             let wanted = Set(engine.connections(ofPort: endpointPort))
@@ -184,6 +206,24 @@ final class StreamResources: @unchecked Sendable {
         slot.pointer.pointee.running.store(false, ordering: .releasing)
         let descriptor = slot.pointer.pointee.eventDescriptor.load(ordering: .acquiring)
         if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
+    }
+
+    /// Throws AUDCLNT_E_DEVICE_INVALIDATED (and invalidates the stream for
+    /// good) once the process thread reported a failure of the stream's
+    /// sample-rate converter. A failed `src_process` produces nothing: the
+    /// stream silently plays or records silence, the nearest Windows case
+    /// being a device that stopped working under the stream, which
+    /// applications handle by releasing the client and making a new one.
+    /// Checked by GetCurrentPadding and GetBuffer. Under the client's lock.
+    func checkConverter() throws(AudioError) {
+        let pipeline = slot.pointer.pointee.pipeline
+        let failures = pipeline.pointee.converterFailures.load(ordering: .acquiring)
+        guard failures == 0 else {
+            invalidate()
+            let code = pipeline.pointee.lastConverterError.load(ordering: .relaxed)
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                             "the stream's sample-rate converter failed \(failures) time(s): \(ResamplerError(code: code))")
+        }
     }
 
     /// The extra latency JACK reports between our ports and the hardware

@@ -52,7 +52,9 @@ struct MonitorCommand: ParsableCommand {
                 print("output ports: \(monitor.outputPortNames.joined(separator: " "))")
                 fflush(nil)  // every stream: the port names reach a pipe at once
                 waitForInterruption(seconds: seconds)
-                monitor.stop()
+                guard monitor.stop() else {
+                    throw CommandFailure("the monitor did not stop: JACK's cycles are stuck (a cycle was still in flight after 2 s)")
+                }
                 print("stopped; \(monitor.droppedFrames) frames dropped")
             }
         }

@@ -47,9 +47,13 @@ final class Monitor {
     var droppedFrames: Int { bufferedStreams?.droppedFrames.load(ordering: .relaxed) ?? 0 }
 
     /// Stops the streams; the monitor is silent afterwards.
-    func stop() {
-        callbackStream?.stop()
+    /// - Returns: false when the in-callback stream could not be stopped
+    ///   because JACK's cycles are stuck (its function may still run).
+    @discardableResult
+    func stop() -> Bool {
+        let stopped = callbackStream?.stop() ?? true
         bufferedStreams?.stop()
+        return stopped
     }
 }
 
@@ -112,7 +116,14 @@ final class BufferedMonitor: @unchecked Sendable {
         defer { finished.signal() }
         raiseToRealtimePriority()
         while running.load(ordering: .acquiring) {
-            guard event.wait(timeoutMilliseconds: 200) == .signaled else { continue }
+            switch event.wait(timeoutMilliseconds: 200) {
+            case .signaled: break
+            case .timedOut: continue
+            case .failed(let code):
+                printToStandardError("wasapi-jack: monitor stopped: waiting for the capture event failed (errno \(code))")
+                return
+
+            }
             do {
                 while let packet = try captureService.getBuffer() {
                     try forward(packet)

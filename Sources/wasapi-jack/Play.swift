@@ -197,9 +197,14 @@ struct Play: ParsableCommand {
         let pollMicroseconds = UInt32(max(1, bufferMs / 4) * 1000)
         func waitForSpace() throws {
             if drive == .event {
-                guard event.wait(timeoutMilliseconds: 2000) == .signaled else {
+                switch event.wait(timeoutMilliseconds: 2000) {
+                case .signaled:
+                    break
+                case .timedOut:
                     throw CommandFailure("no buffer event for 2 s: the JACK server '\(endpoint.serverName)' "
                                          + "is not running its cycles")
+                case .failed(let code):
+                    throw CommandFailure("waiting for the buffer event failed: \(String(cString: strerror(code)))")
                 }
             } else {
                 usleep(pollMicroseconds)
@@ -213,7 +218,12 @@ struct Play: ParsableCommand {
         // Let the buffered frames play out before stopping.
         let drainDeadline = Date().addingTimeInterval(Double(bufferMs) / 1000 + 2)
         while try client.getCurrentPadding() > 0 && Date() < drainDeadline {
-            if drive == .event { _ = event.wait(timeoutMilliseconds: 100) } else { usleep(pollMicroseconds) }
+            if drive == .event {
+                // A failed wait falls back to sleeping: the drain has a deadline anyway.
+                if case .failed = event.wait(timeoutMilliseconds: 100) { usleep(pollMicroseconds) }
+            } else {
+                usleep(pollMicroseconds)
+            }
             showProgress()
         }
         _ = try client.stop()

@@ -120,6 +120,26 @@ struct ResamplerTests {
         #expect("\(ResamplerError.unsupportedRatio(1000))".contains("1000"))
     }
 
+    @Test("A libsamplerate failure is counted and kept: overlapping buffers (SRC_ERR_DATA_OVERLAP)")
+    func processFailureIsObservable() throws {
+        var resampler = try Resampler(quality: .linear, channels: 1, ratio: 2)
+        #expect(resampler.failureCount == 0 && resampler.lastError == nil)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0, count: 256)
+        let result = resampler.process(input: buffer, inputFrames: 64, output: buffer + 32, outputFrames: 128)
+        #expect(result == (0, 0))
+        #expect(resampler.failureCount == 1)
+        guard case .library(let code, let message)? = resampler.lastError else {
+            Issue.record("no error recorded: \(String(describing: resampler.lastError))")
+            return
+        }
+        #expect(code == resampler.lastErrorCode && code != 0)
+        #expect(message.lowercased().contains("overlap"), "\(message)")
+        resampler.reset()
+        #expect(resampler.failureCount == 1, "reset keeps the count: a converter that failed is not trusted again")
+    }
+
     @Test("Stream flags choose the converter")
     func qualityFromFlags() {
         #expect(ResamplerQuality.forStreamFlags(autoConvertPCM: false, defaultQuality: false) == nil)

@@ -188,3 +188,37 @@ struct SeqlockCellTests {
         #expect(findings.value == [expected, expected])
     }
 }
+
+@Suite("Thread roles (debug builds)")
+struct ThreadRoleTests {
+    #if DEBUG
+    @Test("a LatestValue read from a second thread traps: its reader is one thread for life")
+    func secondReaderTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let box = RealtimeBox(LatestValue(repeating: 1, count: 2))
+            _ = box.pointer.pointee.readFloats()
+            // The same thread may read again; another thread may not.
+            _ = box.pointer.pointee.readFloats()
+            runOnThreads([{ _ = box.pointer.pointee.readFloats() }])
+        }
+    }
+
+    @Test("the first reader thread may keep reading, a writer may move between threads")
+    func oneReaderMovingWriters() {
+        let box = RealtimeBox(LatestValue(repeating: 1, count: 2))
+        runOnThreads([{ box.pointer.pointee.publish(floats: [0.5, 0.5]) }])
+        runOnThreads([{ box.pointer.pointee.publish(floats: [0.25, 0.25]) }])
+        #expect(Array(box.pointer.pointee.readFloats()) == [0.25, 0.25])
+        #expect(Array(box.pointer.pointee.readFloats()) == [0.25, 0.25])
+    }
+
+    @Test("two overlapping calls of a moving role trap")
+    func overlappingCallsTrap() async {
+        await #expect(processExitsWith: .failure) {
+            let role = ThreadRole()
+            role.enter("test side")
+            role.enter("test side")
+        }
+    }
+    #endif
+}

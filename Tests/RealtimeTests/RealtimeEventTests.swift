@@ -25,6 +25,22 @@ struct RealtimeEventTests {
         #expect(event.wait(timeoutMilliseconds: 0) == .timedOut)
     }
 
+    @Test("a descriptor in error fails the wait at once instead of timing out")
+    func waitOnBrokenDescriptorFails() throws {
+        let event = try RealtimeEvent()
+        // Put a pipe's write end whose reader is gone in place of the eventfd
+        // (dup2 swaps atomically; the event closes the copy when released):
+        // poll reports POLLERR, as an eventfd does when its counter overflows.
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        try #require(dup2(ends[1], event.fileDescriptor) == event.fileDescriptor)
+        close(ends[0])
+        close(ends[1])
+        let start = Date()
+        #expect(event.wait(timeoutMilliseconds: 2_000) == .failed(errno: EIO))
+        #expect(Date().timeIntervalSince(start) < 1, "reported at once, not after the timeout")
+    }
+
     @Test("several signals coalesce into one wake-up (auto-reset)")
     func signalsCoalesce() throws {
         let event = try RealtimeEvent()

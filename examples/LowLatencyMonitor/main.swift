@@ -63,7 +63,12 @@ do {
         state.pointer.pointee.peak.store(0)
         print(String(format: "peak %.1f dBFS", 20 * log10(max(Double(peak), 1e-6))))
     }
-    monitor.stop()
+    guard monitor.stop() else {
+        // JACK's cycles are stuck: the process function may still be running
+        // on `state`, so it must not be freed. Leave without releasing it.
+        print("LowLatencyMonitor: the stream did not stop (JACK's cycles are stuck)")
+        exit(1)
+    }
     withExtendedLifetime(state) {}
     print("monitored \(monitor.framePosition) frames")
 } catch {
