@@ -159,7 +159,9 @@ extension DeviceGraph {
         /// The control thread's loop.
         func run() {
             while !stopping.load(ordering: .acquiring) {
-                _ = engine.changes.event.wait(timeoutMilliseconds: 1_000)
+                // A broken event (it cannot fail on a live eventfd) must not
+                // turn this loop into a spin: it then polls every 100 ms.
+                if case .failed = engine.changes.event.wait(timeoutMilliseconds: 1_000) { usleep(100_000) }
                 let sync = syncRequested.load(ordering: .acquiring)
                 let changes = engine.changes.take()
                 var events: [Event] = []
