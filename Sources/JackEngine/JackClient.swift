@@ -108,6 +108,10 @@ public final class JackClient: @unchecked Sendable {
     /// The last cycle's clock, published by the process thread once a stream
     /// slot has been installed (in-callback slots alone do not need it).
     public var cycleClock: CycleClock { CycleClock.load(from: graph.pointer.pointee.clock) }
+    /// Which libjack this process loaded: "jackd2 1.9.21", "pipewire-jack …".
+    public var implementation: String { JackImplementation.current }
+    /// Whether that libjack is PipeWire's (pipewire-jack).
+    public var isPipeWire: Bool { JackImplementation.isPipeWire }
     /// JACK's current time in microseconds (CLOCK_MONOTONIC based).
     public var currentMicroseconds: UInt64 { jack_get_time() }
 
@@ -137,24 +141,35 @@ public final class JackClient: @unchecked Sendable {
         return port
     }
 
-    /// Reports the latency `ports` add (engine frames) through JACK's latency
-    /// callback, and asks the server once to recompute the graph's latencies.
-    /// Render stream outputs report it as capture latency, capture stream
-    /// inputs as playback latency. Control path.
+    /// Reports the latency `ports` add (engine frames) to JACK. Render stream
+    /// outputs report it as capture latency, capture stream inputs as
+    /// playback latency. Control path.
     ///
-    /// One recompute for all the ports, not one per port: pipewire-jack
-    /// 0.3.65 runs a queued recompute from inside the latency callback while
-    /// holding a non-recursive lock, so a second queued one deadlocks
-    /// (reworked upstream in 0.3.71). jackd2 behaves the same either way.
+    /// jackd2: the ranges are set in JACK's latency callback, and the server
+    /// is asked once (not once per port) to recompute the graph's latencies.
+    /// pipewire-jack (0.3.65; reworked upstream in 0.3.70/0.3.71): no
+    /// `jack_recompute_total_latencies` from here at all. It only queues the
+    /// recompute on libjack's loop, where a latency callback running at that
+    /// moment executes it re-entrantly under a non-recursive lock and hangs
+    /// the client (``PortLatencies`` has the details). The ranges are set
+    /// here instead, and PipeWire runs the latency callback by itself
+    /// whenever a link of ours completes or goes.
     public func reportLatency(of ports: [EnginePort], isOutput: Bool, frames: ClosedRange<Int>) {
         for port in ports { latencies.set(port, isOutput: isOutput, frames: frames) }
-        _ = withHandle { jack_recompute_total_latencies($0) }
+        recomputeLatencies()
     }
 
     /// Reports `inputs` and `outputs` as one in-callback stream that adds no
     /// latency: JACK's latencies pass through it unchanged. Control path.
     public func reportPassThroughLatency(inputs: [EnginePort], outputs: [EnginePort]) {
         latencies.setPassThrough(inputs: inputs, outputs: outputs)
+        recomputeLatencies()
+    }
+
+    /// `jack_recompute_total_latencies` on jackd2; nothing on pipewire-jack
+    /// (see ``reportLatency(of:isOutput:frames:)``).
+    private func recomputeLatencies() {
+        guard !latencies.setsRangesOutsideCallback else { return }
         _ = withHandle { jack_recompute_total_latencies($0) }
     }
 
@@ -187,6 +202,7 @@ public final class JackClient: @unchecked Sendable {
     /// Connecting an existing connection again is not an error.
     public func connect(_ source: String, to destination: String) throws(EngineError) {
         let code = try withOpenHandle { jack_connect($0, source, destination) }
+        latencies.refreshPassThrough()
         if code != 0 && code != EEXIST {
             throw .connectionFailed(source: source, destination: destination, code: code)
         }
@@ -195,6 +211,7 @@ public final class JackClient: @unchecked Sendable {
     /// Disconnects `source` from `destination`.
     public func disconnect(_ source: String, from destination: String) throws(EngineError) {
         let code = try withOpenHandle { jack_disconnect($0, source, destination) }
+        latencies.refreshPassThrough()
         if code != 0 { throw .connectionFailed(source: source, destination: destination, code: code) }
     }
 

@@ -25,6 +25,8 @@ struct Devices: ParsableCommand {
         var defaultRoles: [String]
         var ports: [String]
         var isVirtual: Bool
+        /// The libjack in use: "jackd2 1.9.21" or "pipewire-jack 0.3.65".
+        var implementation: String
     }
 
     func run() throws {
@@ -42,12 +44,13 @@ struct Devices: ParsableCommand {
                     state: "\(device.state)", channels: device.channelCount,
                     sampleRate: enumerator.sampleRate, period: enumerator.periodFrames,
                     defaultRoles: defaults[device.id] ?? [], ports: device.portNames,
-                    isVirtual: device.isVirtual)
+                    isVirtual: device.isVirtual, implementation: enumerator.engineImplementation)
             }
             if json {
                 try printJSON(rows)
                 return
             }
+            print("JACK server '\(enumerator.serverName)' (\(enumerator.engineImplementation))")
             for row in rows {
                 let roles = row.defaultRoles.isEmpty ? "" : "  default: " + row.defaultRoles.joined(separator: ", ")
                 print("\(row.flow == "render" ? "▶" : "●") \(row.name)  [\(row.state)]\(roles)")

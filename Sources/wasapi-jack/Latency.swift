@@ -9,7 +9,9 @@ struct LatencyCommand: ParsableCommand {
         abstract: "Measure the round trip of a monitor mode inside the JACK graph.",
         discussion: """
             A probe client sends impulses and times their return, first straight \
-            back to itself (JACK's own round trip: one period), then through a \
+            back to itself (JACK's own round trip: one period; on pipewire-jack \
+            through a second pass-through client of the probe, as a client's \
+            port wired to its own port carries silence there), then through a \
             monitor in the chosen mode (see `wasapi-jack monitor`). Prints both \
             and the difference, which is what the mode adds.
             """)
@@ -29,7 +31,7 @@ struct LatencyCommand: ParsableCommand {
         var mode: String
         var sampleRate: Int
         var periodFrames: Int
-        /// Probe output straight to its input.
+        /// Probe output straight to its input (pipewire-jack: through the probe's pass-through client).
         var jackRoundTripFrames: Int
         /// Probe output through the monitor to its input (the largest measured).
         var monitorRoundTripFrames: Int
@@ -66,11 +68,11 @@ struct LatencyCommand: ParsableCommand {
         let capture = try resolveEndpoint(nil, flow: .capture, purpose: "the monitor", enumerator: enumerator)
         let render = try resolveEndpoint(nil, flow: .render, purpose: "the monitor", enumerator: enumerator)
         let probe = try LatencyProbe(serverName: enumerator.serverName)
-        try probe.connect(probe.outputPortName, to: probe.inputPortName)
+        try probe.connectJackAlone()
         guard let alone = probe.measure(count: count) else {
             throw CommandFailure("the probe's impulses did not come back through JACK; is the server running its cycles?")
         }
-        try probe.disconnect(probe.outputPortName, from: probe.inputPortName)
+        try probe.disconnectJackAlone()
         let monitor = try Monitor(mode: mode, enumerator: enumerator, capture: capture, render: render, connect: false)
         defer { monitor.stop() }
         try probe.connect(probe.outputPortName, to: monitor.inputPortNames[0])

@@ -12,6 +12,15 @@ import Synchronization
 /// The probe runs in a JACK client of its own, so the graph orders it like
 /// any other client: what it sends in cycle n through a chain that leads back
 /// to it arrives, at best, in cycle n+1 (JACK's own round trip: one period).
+///
+/// JACK alone (``connectJackAlone()``): on jackd2 the probe's output is wired
+/// straight to its input, as `jack_iodelay` is wired to itself. On
+/// pipewire-jack (Debian 12's 0.3.65; not re-checked on later versions, so
+/// kept for every PipeWire) a client's output connected to its own input
+/// carries silence, so the loop goes through a second client of the probe,
+/// `wasapi-jack-latency-loop`, that copies its input to its output in the
+/// same cycle (``monitorProcessFunction``): through it JACK's round trip is
+/// the same one period.
 final class LatencyProbe {
     let outputPortName: String
     let inputPortName: String
@@ -19,6 +28,8 @@ final class LatencyProbe {
     private let state = RealtimeBox(ProbeState())
     private let slot: RealtimeBox<CallbackSlot>
     private let token: InstalledSlot
+    /// The pass-through client for JACK alone on pipewire-jack (nil on jackd2).
+    private let loop: PassThroughClient?
 
     init(serverName: String?) throws {
         client = try JackClient(name: "wasapi-jack-latency", serverName: serverName)
@@ -31,11 +42,29 @@ final class LatencyProbe {
         token = try client.install(slot)
         try client.activate()
         slot.pointer.pointee.running.store(true, ordering: .releasing)
+        loop = client.isPipeWire ? try PassThroughClient(serverName: serverName) : nil
     }
 
     deinit {
         client.uninstall(token)
         client.close()
+    }
+
+    /// The route of JACK alone: the probe's output back to its input (jackd2),
+    /// or through the pass-through client (pipewire-jack; see the type's notes).
+    private var jackAloneRoute: [(String, String)] {
+        guard let loop else { return [(outputPortName, inputPortName)] }
+        return [(outputPortName, loop.inputPortName), (loop.outputPortName, inputPortName)]
+    }
+
+    /// Wires the route that measures JACK alone.
+    func connectJackAlone() throws {
+        for (source, destination) in jackAloneRoute { try client.connect(source, to: destination) }
+    }
+
+    /// Unwires the route that measures JACK alone.
+    func disconnectJackAlone() throws {
+        for (source, destination) in jackAloneRoute { try client.disconnect(source, from: destination) }
     }
 
     var periodFrames: Int { client.bufferSize }
@@ -110,5 +139,33 @@ func runProbe(_ cycle: UnsafePointer<wasapi_jack_cycle>, _ state: UnsafeMutableP
         let at = max(state.pointee.nextEmission, start)
         output[Int(at - start)] = 1
         state.pointee.emittedAt = at
+    }
+}
+
+/// A second JACK client that copies its one input to its one output in the
+/// same cycle: the probe's loop on pipewire-jack (see ``LatencyProbe``).
+final class PassThroughClient {
+    let inputPortName: String
+    let outputPortName: String
+    private let client: JackClient
+    private let slot: RealtimeBox<CallbackSlot>
+    private let token: InstalledSlot
+
+    init(serverName: String?) throws {
+        client = try JackClient(name: "wasapi-jack-latency-loop", serverName: serverName)
+        let input = try client.registerPort("in", direction: .input)
+        let output = try client.registerPort("out", direction: .output)
+        (inputPortName, outputPortName) = (input.name, output.name)
+        slot = RealtimeBox(CallbackSlot(inputs: [input], outputs: [output], sampleRate: client.sampleRate,
+                                        function: monitorProcessFunction, context: nil))
+        token = try client.install(slot)
+        client.reportPassThroughLatency(inputs: [input], outputs: [output])
+        try client.activate()
+        slot.pointer.pointee.running.store(true, ordering: .releasing)
+    }
+
+    deinit {
+        client.uninstall(token)
+        client.close()
     }
 }
