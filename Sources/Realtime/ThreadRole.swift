@@ -41,8 +41,7 @@ public struct ThreadRole: ~Copyable, @unchecked Sendable {
     @_noLocks @inlinable @inline(__always)
     public func checkFixedThread(_ role: StaticString) {
         #if DEBUG
-        // pthread_self reads the thread pointer: no lock, no system call.
-        let me = _unsafePerformance { UInt(pthread_self()) }
+        let me = trustedCurrentThread()
         let (claimed, previous) = owner.compareExchange(expected: 0, desired: me,
                                                         ordering: .relaxed)
         precondition(claimed || previous == me,

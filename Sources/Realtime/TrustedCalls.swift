@@ -46,3 +46,10 @@ public func trustedMonotonicNanoseconds() -> UInt64 {
         return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 }
+
+/// `pthread_self()` as an integer: glibc reads the thread pointer, no lock,
+/// no system call (debug builds' thread-role checks).
+@_noLocks @inlinable @inline(__always)
+public func trustedCurrentThread() -> UInt {
+    _unsafePerformance { UInt(pthread_self()) }
+}
