@@ -95,12 +95,32 @@ func runInBackground(_ arguments: [String]) -> Task<ChildProcessResult, any Erro
     Task.detached { try runBuiltProduct(arguments) }
 }
 
+/// Waits until a port whose full name satisfies `matches` is on `server`
+/// (polling `jack_lsp`), at most `timeoutSeconds`; throws naming what it waited for.
+func waitForPorts(on server: String, timeoutSeconds: Double, _ matches: (String) -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+    while ContinuousClock.now < deadline {
+        let listing = try runProgram("/usr/bin/jack_lsp", ["-s", server], timeoutSeconds: 10)
+        if listing.standardOutput.split(separator: "\n").contains(where: { matches(String($0)) }) { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw CommandTimeout(what: "the expected ports on '\(server)'", seconds: timeoutSeconds)
+}
+
+/// A wait in a CLI test that ran out.
+struct CommandTimeout: Error, CustomStringConvertible {
+    var what: String
+    var seconds: Double
+    var description: String { "waited \(seconds) s for \(what)" }
+}
+
 /// Runs `play FILE` on `server` while `record --loopback --seconds 4` writes
 /// `output` (started first, so that it hears the whole file).
 func playWhileRecordingLoopback(_ file: String, to output: String,
                                 server: String) async throws -> (played: ChildProcessResult, recorded: ChildProcessResult) {
     let recording = runInBackground(["record", "--server", server, "--loopback", "--seconds", "4", output])
-    try await Task.sleep(for: .milliseconds(800))
+    // Play once the recorder's loopback ports are in the graph (at most 20 s).
+    try await waitForPorts(on: server, timeoutSeconds: 20) { $0.hasPrefix("wasapi-jack") && $0.contains(".in_") }
     let played = try runBuiltProduct(["play", "--server", server, file])
     return (played, try await recording.value)
 }

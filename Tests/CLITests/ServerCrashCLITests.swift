@@ -26,14 +26,7 @@ struct ServerCrashCLITests {
             let play = try RunningProcess(arguments: ["play", "--server", Self.serverName, "--mode", "shared",
                                                       "--drive", "event", tone])
             // Playing once its stream's ports are in the graph.
-            let deadline = ContinuousClock.now + .seconds(20)
-            var started = false
-            while !started && ContinuousClock.now < deadline && play.isRunning {
-                let ports = try runProgram("/usr/bin/jack_lsp", ["-s", Self.serverName])
-                started = ports.standardOutput.split(separator: "\n").contains { $0.hasPrefix("wasapi-jack:") }
-                if !started { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            #expect(started, "play did not start: \(play.standardError)")
+            try await waitForPorts(on: Self.serverName, timeoutSeconds: 20) { $0.hasPrefix("wasapi-jack:") }
             let killedAt = ContinuousClock.now
             server.crash()
             let status = try play.waitForExit(timeoutSeconds: 10)
