@@ -18,9 +18,20 @@ struct GraphState {
 
     var sampleRate: Int
     var period: Int
-    /// Virtual time of the next cycle's start.
-    var nanoseconds: UInt64 = 1_000_000_000
+    /// Frames run so far: the next cycle's first frame.
     var frameTime: UInt64 = 0
+    /// Time added by ``SimulatedAudioEngine/advanceClock(nanoseconds:)``.
+    var skippedNanoseconds: UInt64 = 0
+    /// Virtual time of the next cycle's start: frame `n` starts at
+    /// ceil(n / rate) seconds after a 1 s origin, so cycle boundaries are
+    /// exact to the nanosecond and never early.
+    var nanoseconds: UInt64 { time(ofFrame: frameTime) }
+
+    /// When frame `frame` starts on the virtual clock.
+    func time(ofFrame frame: UInt64) -> UInt64 {
+        let rate = UInt64(max(sampleRate, 1))
+        return 1_000_000_000 + skippedNanoseconds + (frame * 1_000_000_000 + rate - 1) / rate
+    }
     var cycles: UInt64 = 0
     /// Ports by full name, and their registration order.
     var ports: [String: Port] = [:]
@@ -175,9 +186,9 @@ struct GraphState {
         for name in portOrder where ports[name].map({ !$0.isOutput && !$0.isPhysical }) == true {
             mix(into: name, frames: frames)
         }
-        CycleClock.publish(frameTime: UInt32(truncatingIfNeeded: frameTime), microseconds: nanoseconds / 1000,
-                           nextMicroseconds: (nanoseconds + periodNanoseconds(frames)) / 1000,
-                           periodMicroseconds: Float(periodNanoseconds(frames)) / 1000,
+        let start = nanoseconds, next = time(ofFrame: frameTime + UInt64(frames))
+        CycleClock.publish(frameTime: UInt32(truncatingIfNeeded: frameTime), microseconds: start / 1000,
+                           nextMicroseconds: next / 1000, periodMicroseconds: Float(next - start) / 1000,
                            frames: UInt32(frames), into: clock)
         for callback in callbacks.values { callback.process(frames: frames) }
         let ordered = slots.keys.sorted()
@@ -186,7 +197,7 @@ struct GraphState {
             for channel in 0..<slot.pointee.portCount {
                 slot.pointee.bindPlane(channel, to: slot.pointee.portHandle(channel).assumingMemoryBound(to: Float.self))
             }
-            slot.pointee.process(frames: UInt32(frames), nanoseconds: nanoseconds)
+            slot.pointee.process(frames: UInt32(frames), nanoseconds: start)
         }
         // Physical playback ports receive what streams sent them.
         for name in portOrder where ports[name].map({ !$0.isOutput && $0.isPhysical }) == true {
@@ -199,7 +210,6 @@ struct GraphState {
         }
         for index in ordered { slots[index]!.pointer.pointee.raiseDueEvent() }
         frameTime += UInt64(frames)
-        nanoseconds += periodNanoseconds(frames)
         cycles += 1
     }
 
@@ -210,10 +220,6 @@ struct GraphState {
             guard let source = ports[pair[0]] else { continue }
             for frame in 0..<frames { port.buffer[frame] += source.buffer[frame] }
         }
-    }
-
-    private func periodNanoseconds(_ frames: Int) -> UInt64 {
-        UInt64(frames) * 1_000_000_000 / UInt64(max(sampleRate, 1))
     }
 
     private mutating func takeID() -> UInt64 {

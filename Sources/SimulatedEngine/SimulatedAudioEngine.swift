@@ -119,7 +119,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// Moves the virtual clock without running a cycle (time passing while
     /// the server is stalled).
     public func advanceClock(nanoseconds: UInt64) {
-        state.withLock { $0.nanoseconds += nanoseconds }
+        state.withLock { $0.skippedNanoseconds += nanoseconds }
     }
 
     /// Adds a client whose ports form an endpoint: `channels` physical

@@ -1,21 +1,28 @@
 import Foundation
 import JackEngine
 import JackTestSupport
+import SimulatedEngine
 import Testing
 import WASAPI
 
-/// Session state, identity, notifications and disconnect reasons against a real jackd.
+/// Session state, identity, notifications and disconnect reasons, in one
+/// process: on the simulated engine, and once against a real jackd.
 @Suite("Session lifecycle")
 struct SessionLifecycleTests {
-    @Test("created, inactive, active, inactive, expired; listed by the enumerator; disconnected by exclusive use and by server shutdown")
+    @Test("created, inactive, active, inactive, expired; listed by the enumerator; disconnected by exclusive use and by server shutdown (simulated engine)")
+    func lifecycleSimulated() async throws {
+        let sim = SimulatedAudioEngine()
+        try await Self.run(enumerator: MMDeviceEnumerator(engine: sim), stopServer: sim.shutDown)
+    }
+
+    @Test("created, inactive, active, inactive, expired; listed by the enumerator; disconnected by exclusive use and by server shutdown (jackd)")
     func lifecycle() async throws {
         try await withJackServer { server in
-            try await Self.run(server: server)
+            try await Self.run(enumerator: MMDeviceEnumerator(serverName: server.name), stopServer: server.stop)
         }
     }
 
-    static func run(server: JackServerProcess) async throws {
-        let enumerator = try MMDeviceEnumerator(serverName: server.name)
+    static func run(enumerator: MMDeviceEnumerator, stopServer: () -> Void) async throws {
         let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
         let manager = device.activateSessionManager()
         let created = RecordingSessionNotification()
@@ -74,7 +81,7 @@ struct SessionLifecycleTests {
         #expect(await sharedEvents.wait(for: .disconnected(.exclusiveModeOverride)), "\(sharedEvents.recorded)")
 
         // The server going away disconnects every session.
-        server.stop()
+        stopServer()
         #expect(await sharedEvents.wait(for: .disconnected(.serverShutdown)), "\(sharedEvents.recorded)")
         _ = exclusive
     }
