@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 extension WaveFormat {
     /// Reads a WAVEFORMATEX (18 bytes; the 16-byte PCMWAVEFORMAT of old WAV
     /// files is accepted too) or WAVEFORMATEXTENSIBLE (40 bytes) blob in
@@ -40,7 +42,7 @@ extension WaveFormat {
         }
         validBitsPerSample = u16(18)
         channelMask = ChannelMask(rawValue: u32(20))
-        subFormat = GUID(bytes: blob[24..<40])!
+        subFormat = UUID(windowsBytes: Array(blob[24..<40]))
     }
 
     /// The format in Windows' byte layout: 18 bytes for WAVEFORMATEX, 40 for
@@ -59,7 +61,7 @@ extension WaveFormat {
         if isExtensible {
             out.appendLittleEndian(validBitsPerSample)
             out.appendLittleEndian(channelMask.rawValue)
-            out.append(contentsOf: subFormat.bytes)
+            out.append(contentsOf: subFormat.windowsBytes)
         }
         return out
     }

@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 extension WaveFormat {
     /// Checks the format the way WASAPI does before it looks at support.
     ///

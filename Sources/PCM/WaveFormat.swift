@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// A wave format: the equivalent of Windows' WAVEFORMATEX and
 /// WAVEFORMATEXTENSIBLE, field for field.
 ///
@@ -28,7 +30,7 @@ public struct WaveFormat: Hashable, Sendable, CustomStringConvertible {
     /// `dwChannelMask` (EXTENSIBLE only; otherwise empty).
     public var channelMask: ChannelMask
     /// `SubFormat` (EXTENSIBLE only; otherwise the GUID matching the tag).
-    public var subFormat: GUID
+    public var subFormat: UUID
 
     /// `wFormatTag` values. Any 16-bit value can be represented; only the named
     /// ones are supported.
@@ -63,7 +65,7 @@ public struct WaveFormat: Hashable, Sendable, CustomStringConvertible {
     public init(formatTag: FormatTag, channels: UInt16, samplesPerSecond: UInt32,
                 averageBytesPerSecond: UInt32, blockAlign: UInt16, bitsPerSample: UInt16,
                 extraSize: UInt16 = 0, validBitsPerSample: UInt16? = nil,
-                channelMask: ChannelMask = [], subFormat: GUID? = nil) {
+                channelMask: ChannelMask = [], subFormat: UUID? = nil) {
         self.formatTag = formatTag
         self.channels = channels
         self.samplesPerSecond = samplesPerSecond
@@ -145,38 +147,27 @@ public struct WaveFormat: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A Windows GUID, stored in its in-memory (little-endian fields) byte order.
-public struct GUID: Hashable, Sendable, CustomStringConvertible {
-    /// The 16 bytes exactly as WAVEFORMATEXTENSIBLE stores them.
-    public let bytes: [UInt8]
-
-    /// From the 16 bytes as laid out in memory on Windows.
-    public init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == 16 else { return nil }
-        self.bytes = Array(bytes)
-    }
-
-    /// From the usual textual fields `{data1-data2-data3-data4}`.
-    public init(_ data1: UInt32, _ data2: UInt16, _ data3: UInt16, _ data4: [UInt8]) {
-        precondition(data4.count == 8, "GUID data4 has 8 bytes")
-        var bytes: [UInt8] = []
-        bytes.appendLittleEndian(data1)
-        bytes.appendLittleEndian(data2)
-        bytes.appendLittleEndian(data3)
-        self.bytes = bytes + data4
-    }
-
+extension UUID {
     /// KSDATAFORMAT_SUBTYPE_PCM, 00000001-0000-0010-8000-00AA00389B71.
-    public static let pcmSubFormat = GUID(0x0000_0001, 0x0000, 0x0010, [0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71])
+    public static let pcmSubFormat = UUID(uuidString: "00000001-0000-0010-8000-00AA00389B71")!
     /// KSDATAFORMAT_SUBTYPE_IEEE_FLOAT, 00000003-0000-0010-8000-00AA00389B71.
-    public static let ieeeFloatSubFormat = GUID(0x0000_0003, 0x0000, 0x0010, [0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71])
+    public static let ieeeFloatSubFormat = UUID(uuidString: "00000003-0000-0010-8000-00AA00389B71")!
 
-    public var description: String {
-        func hex(_ range: Range<Int>, reversed: Bool) -> String {
-            let slice = reversed ? Array(bytes[range].reversed()) : Array(bytes[range])
-            return slice.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
-        }
-        return "\(hex(0..<4, reversed: true))-\(hex(4..<6, reversed: true))-\(hex(6..<8, reversed: true))-\(hex(8..<10, reversed: false))-\(hex(10..<16, reversed: false))"
+    /// From the 16 bytes of a GUID as Windows lays it out in memory (and in
+    /// WAVEFORMATEXTENSIBLE): Data1, Data2 and Data3 little-endian, Data4 as is.
+    public init(windowsBytes bytes: [UInt8]) {
+        precondition(bytes.count == 16, "a GUID has 16 bytes")
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+        let b = order.map { bytes[$0] }
+        self.init(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                         b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+    }
+
+    /// The 16 bytes as Windows lays the GUID out in memory.
+    public var windowsBytes: [UInt8] {
+        let u = uuid
+        let canonical = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
+        return [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].map { canonical[$0] }
     }
 }
 

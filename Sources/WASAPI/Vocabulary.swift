@@ -3,7 +3,6 @@
 // handle type, and the engine seam (for `MMDeviceEnumerator(engine:)` and
 // in-callback process functions).
 @_exported import struct PCM.WaveFormat
-@_exported import struct PCM.GUID
 @_exported import struct PCM.ChannelMask
 @_exported import enum PCM.SampleFormat
 @_exported import struct PCM.FormatError

@@ -1,3 +1,4 @@
+import Foundation
 import PCM
 import Testing
 
@@ -39,7 +40,10 @@ struct WaveFormatTests {
         #expect(format.validBitsPerSample == 32)
         #expect(format.channelMask == .fivePointOne)
         #expect(format.subFormat == .ieeeFloatSubFormat)
-        #expect(format.subFormat.description == "00000003-0000-0010-8000-00AA00389B71")
+        #expect(format.subFormat.uuidString == "00000003-0000-0010-8000-00AA00389B71")
+        // Windows keeps Data1..Data3 little-endian in memory and in the blob.
+        #expect(format.subFormat.windowsBytes == [0x03, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71])
+        #expect(UUID(windowsBytes: format.subFormat.windowsBytes) == format.subFormat)
         #expect(try format.validate() == .float32)
         #expect(format.serialized() == Self.float51)
         #expect(format == .extensibleFloat32(sampleRate: 48_000, channels: 6, channelMask: .fivePointOne))
@@ -99,7 +103,7 @@ struct WaveFormatTests {
             $0.channelMask = ChannelMask(rawValue: 0x4_0001)
         },
         Fault(name: "unknown sub-format", field: "SubFormat", code: .AUDCLNT_E_UNSUPPORTED_FORMAT) {
-            $0.subFormat = GUID(0x0000_0092, 0, 0x10, [0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71])
+            $0.subFormat = UUID(uuidString: "00000092-0000-0010-8000-00AA00389B71")!
         },
         Fault(name: "unknown tag (A-law)", field: "wFormatTag", code: .AUDCLNT_E_UNSUPPORTED_FORMAT) {
             $0 = WaveFormat(formatTag: .init(rawValue: 6), channels: 2, samplesPerSecond: 8000,

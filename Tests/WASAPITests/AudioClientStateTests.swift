@@ -151,7 +151,7 @@ struct AudioClientStateTests {
             let alaw = WaveFormat(formatTag: .init(rawValue: 0x0006), channels: 2, samplesPerSecond: 48_000,
                                   averageBytesPerSecond: 48_000 * 2, blockAlign: 2, bitsPerSample: 8)
             var unknownSubFormat = WaveFormat(.int16, sampleRate: 48_000, channels: 2)
-            unknownSubFormat.subFormat = GUID(0x0000_0092, 0x0000, 0x0010, [0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71])
+            unknownSubFormat.subFormat = UUID(uuidString: "00000092-0000-0010-8000-00AA00389B71")!
             for format in [double, alaw, unknownSubFormat] {
                 expectError(code, "\(format)") { try client.isFormatSupported(.shared, format: format) }
                 expectError(code, "\(format)") {
