@@ -1,3 +1,4 @@
+import FoundationEssentials
 import AudioGraph
 
 // The session services of an audio client (GetService for
@@ -52,9 +53,8 @@ extension AudioClient {
     /// The session GUID a stream joins: `guid`, or the process's default
     /// session for nil or GUID_NULL.
     /// - Throws: E_INVALIDARG for a string that is not a GUID.
-    static func sessionGUID(_ guid: String?) throws(AudioError) -> String {
-        guard let guid, guid != GUIDString.null else { return processSessionGUID }
-        guard GUIDString.isValid(guid) else { throw AudioError(.E_INVALIDARG, "the session GUID '\(guid)' is not a GUID") }
-        return guid.uppercased()
+    static func sessionGUID(_ guid: UUID?) -> String {
+        guard let guid, guid != .null else { return processSessionGUID }
+        return guid.registryFormat
     }
 }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import AudioGraph
 import PCM
 import Realtime
@@ -120,7 +121,7 @@ public final class AudioClient: @unchecked Sendable {
     ///   - sessionGUID: the audio session to join (nil or GUID_NULL: the
     ///     process's default session); E_INVALIDARG if it is not a GUID.
     public func initialize(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
-                           periodicity: ReferenceTime = 0, format: WaveFormat, sessionGUID: String? = nil) throws(AudioError) {
+                           periodicity: ReferenceTime = 0, format: WaveFormat, sessionGUID: UUID? = nil) throws(AudioError) {
         try initializeStream(shareMode: shareMode, streamFlags: streamFlags, bufferDuration: bufferDuration,
                              periodicity: periodicity, format: format, sessionGUID: sessionGUID, cyclesPerEvent: 1)
     }
@@ -140,7 +141,7 @@ public final class AudioClient: @unchecked Sendable {
     /// - Throws: E_INVALIDARG for a period that is not a multiple of the
     ///   fundamental period or outside the minimum...maximum range.
     public func initializeSharedAudioStream(streamFlags: StreamFlags, periodInFrames: Int, format: WaveFormat,
-                                            sessionGUID: String? = nil) throws(AudioError) {
+                                            sessionGUID: UUID? = nil) throws(AudioError) {
         let periods = try getSharedModeEnginePeriod(format: format)
         guard periodInFrames >= periods.minimumPeriodFrames, periodInFrames <= periods.maximumPeriodFrames,
               periodInFrames % periods.fundamentalPeriodFrames == 0 else {
@@ -153,7 +154,7 @@ public final class AudioClient: @unchecked Sendable {
     }
 
     private func initializeStream(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
-                                  periodicity: ReferenceTime, format: WaveFormat, sessionGUID: String?,
+                                  periodicity: ReferenceTime, format: WaveFormat, sessionGUID: UUID?,
                                   cyclesPerEvent: Int) throws(AudioError) {
         try state.withLock { state throws(AudioError) in
             guard state.stream == nil else {
@@ -176,7 +177,7 @@ public final class AudioClient: @unchecked Sendable {
                 throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
             }
             let sampleFormat = try validated(format)
-            let session = try AudioClient.sessionGUID(sessionGUID)
+            let session = AudioClient.sessionGUID(sessionGUID)
             let serverName = engine.serverName
             if shareMode == .exclusive {
                 if isLoopback {
@@ -247,7 +248,7 @@ public final class AudioClient: @unchecked Sendable {
     }
 
     /// The GUID of the session streams join when Initialize is given none.
-    static let processSessionGUID = GUIDString.random()
+    static let processSessionGUID = UUID().registryFormat
 
     // MARK: Queries
 

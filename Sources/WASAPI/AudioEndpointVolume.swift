@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 import AudioGraph
 
@@ -76,44 +77,44 @@ public final class AudioEndpointVolume: Sendable {
 
     /// `SetMasterVolumeLevel`.
     /// - Throws: E_INVALIDARG outside ``minimumDB``...``maximumDB``.
-    public func setMasterVolumeLevel(_ dB: Float, context: String = GUIDString.null) throws(AudioError) {
+    public func setMasterVolumeLevel(_ dB: Float, context: UUID? = nil) throws(AudioError) {
         try checkDB(dB)
         try change(context) { $0.masterDB = dB }
     }
 
     /// `SetMasterVolumeLevelScalar`.
     /// - Throws: E_INVALIDARG outside 0...1.
-    public func setMasterVolumeLevelScalar(_ level: Float, context: String = GUIDString.null) throws(AudioError) {
+    public func setMasterVolumeLevelScalar(_ level: Float, context: UUID? = nil) throws(AudioError) {
         try checkScalar(level)
         try change(context) { $0.masterDB = Self.decibels(scalar: level) }
     }
 
     /// `SetChannelVolumeLevel`.
-    public func setChannelVolumeLevel(_ channel: Int, dB: Float, context: String = GUIDString.null) throws(AudioError) {
+    public func setChannelVolumeLevel(_ channel: Int, dB: Float, context: UUID? = nil) throws(AudioError) {
         try checkChannel(channel, count: getChannelCount())
         try checkDB(dB)
         try change(context) { $0.channelDB[channel] = dB }
     }
 
     /// `SetChannelVolumeLevelScalar`.
-    public func setChannelVolumeLevelScalar(_ channel: Int, level: Float, context: String = GUIDString.null) throws(AudioError) {
+    public func setChannelVolumeLevelScalar(_ channel: Int, level: Float, context: UUID? = nil) throws(AudioError) {
         try checkChannel(channel, count: getChannelCount())
         try checkScalar(level)
         try change(context) { $0.channelDB[channel] = Self.decibels(scalar: level) }
     }
 
     /// `SetMute`.
-    public func setMute(_ mute: Bool, context: String = GUIDString.null) throws(AudioError) {
+    public func setMute(_ mute: Bool, context: UUID? = nil) throws(AudioError) {
         try change(context) { $0.mute = mute }
     }
 
     /// `VolumeStepUp`: one ``incrementDB`` up from the nearest step (at most ``maximumDB``).
-    public func volumeStepUp(context: String = GUIDString.null) throws(AudioError) {
+    public func volumeStepUp(context: UUID? = nil) throws(AudioError) {
         try change(context) { $0.masterDB = Self.level(ofStep: min(Self.step(of: $0.masterDB) + 1, Self.stepCount - 1)) }
     }
 
     /// `VolumeStepDown`: one ``incrementDB`` down from the nearest step (at least ``minimumDB``).
-    public func volumeStepDown(context: String = GUIDString.null) throws(AudioError) {
+    public func volumeStepDown(context: UUID? = nil) throws(AudioError) {
         try change(context) { $0.masterDB = Self.level(ofStep: max(Self.step(of: $0.masterDB) - 1, 0)) }
     }
 
@@ -140,11 +141,11 @@ public final class AudioEndpointVolume: Sendable {
 
     private func current() -> EndpointVolumeRecord { hub.endpointVolume(endpoint) }
 
-    private func change(_ context: String, _ modify: (inout EndpointVolumeRecord) -> Void) throws(AudioError) {
+    private func change(_ context: UUID?, _ modify: (inout EndpointVolumeRecord) -> Void) throws(AudioError) {
         guard device.state == .active else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
         }
-        try hub.changeEndpointVolume(endpoint, context: context, modify)
+        try hub.changeEndpointVolume(endpoint, context: UUID.context(context), modify)
     }
 
     private func checkDB(_ dB: Float) throws(AudioError) {

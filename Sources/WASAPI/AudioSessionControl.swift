@@ -1,3 +1,4 @@
+import FoundationEssentials
 /// `IAudioSessionControl` / `IAudioSessionControl2`: one audio session, of
 /// this process or of another process on the same JACK server.
 ///
@@ -24,7 +25,7 @@ public final class AudioSessionControl: Sendable {
     /// The id of the endpoint the session is on.
     public func getEndpointID() throws(AudioError) -> String { try record().endpoint }
     /// The session GUID streams pass to Initialize to join it.
-    public func getSessionGUID() throws(AudioError) -> String { try record().guid }
+    public func getSessionGUID() throws(AudioError) -> UUID { UUID(registryFormat: try record().guid) ?? .null }
 
     // MARK: IAudioSessionControl
 
@@ -35,24 +36,23 @@ public final class AudioSessionControl: Sendable {
     /// `GetIconPath`.
     public func getIconPath() throws(AudioError) -> String { try record().iconPath }
     /// `GetGroupingParam`.
-    public func getGroupingParam() throws(AudioError) -> String { try record().grouping }
+    public func getGroupingParam() throws(AudioError) -> UUID { UUID(registryFormat: try record().grouping) ?? .null }
 
     /// `SetDisplayName` (at most 200 characters).
-    public func setDisplayName(_ name: String, context: String = GUIDString.null) throws(AudioError) {
+    public func setDisplayName(_ name: String, context: UUID? = nil) throws(AudioError) {
         try checkText(name, "display name")
-        try hub.changeLocal(instance, context: context) { $0.displayName = name }
+        try hub.changeLocal(instance, context: UUID.context(context)) { $0.displayName = name }
     }
 
     /// `SetIconPath` (at most 200 characters).
-    public func setIconPath(_ path: String, context: String = GUIDString.null) throws(AudioError) {
+    public func setIconPath(_ path: String, context: UUID? = nil) throws(AudioError) {
         try checkText(path, "icon path")
-        try hub.changeLocal(instance, context: context) { $0.iconPath = path }
+        try hub.changeLocal(instance, context: UUID.context(context)) { $0.iconPath = path }
     }
 
     /// `SetGroupingParam`: a GUID shared by sessions that belong together.
-    public func setGroupingParam(_ grouping: String, context: String = GUIDString.null) throws(AudioError) {
-        guard GUIDString.isValid(grouping) else { throw AudioError(.E_INVALIDARG, "the grouping parameter '\(grouping)' is not a GUID") }
-        try hub.changeLocal(instance, context: context) { $0.grouping = grouping }
+    public func setGroupingParam(_ grouping: UUID, context: UUID? = nil) throws(AudioError) {
+        try hub.changeLocal(instance, context: UUID.context(context)) { $0.grouping = grouping.registryFormat }
     }
 
     /// `RegisterAudioSessionNotification`.
@@ -94,7 +94,7 @@ public final class AudioSessionControl: Sendable {
     /// `SetDuckingPreference`: `optOut` true keeps the session at full
     /// volume while communications streams run.
     public func setDuckingPreference(optOut: Bool) throws(AudioError) {
-        try hub.changeLocal(instance, context: GUIDString.null) { $0.duckingOptOut = optOut }
+        try hub.changeLocal(instance, context: UUID.context(nil)) { $0.duckingOptOut = optOut }
     }
 
     // MARK: Other interfaces of the session object

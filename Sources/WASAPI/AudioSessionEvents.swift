@@ -1,3 +1,4 @@
+import FoundationEssentials
 /// `IAudioSessionEvents`: what happens to one session, wherever the change
 /// came from (this process or another on the server).
 ///
@@ -7,17 +8,17 @@
 /// should return quickly). Every method has an empty default.
 public protocol AudioSessionEvents: AnyObject, Sendable {
     /// `OnDisplayNameChanged`.
-    func onDisplayNameChanged(_ displayName: String, context: String)
+    func onDisplayNameChanged(_ displayName: String, context: UUID?)
     /// `OnIconPathChanged`.
-    func onIconPathChanged(_ iconPath: String, context: String)
+    func onIconPathChanged(_ iconPath: String, context: UUID?)
     /// `OnSimpleVolumeChanged`: `context` is the event context the changer
-    /// passed (``GUIDString/null`` when it passed none).
-    func onSimpleVolumeChanged(volume: Float, mute: Bool, context: String)
+    /// passed (nil when it passed none).
+    func onSimpleVolumeChanged(volume: Float, mute: Bool, context: UUID?)
     /// `OnChannelVolumeChanged`: `changedChannel` is the channel that changed,
     /// or -1 when several did.
-    func onChannelVolumeChanged(channelVolumes: [Float], changedChannel: Int, context: String)
+    func onChannelVolumeChanged(channelVolumes: [Float], changedChannel: Int, context: UUID?)
     /// `OnGroupingParamChanged`.
-    func onGroupingParamChanged(_ grouping: String, context: String)
+    func onGroupingParamChanged(_ grouping: UUID, context: UUID?)
     /// `OnStateChanged`.
     func onStateChanged(_ state: AudioSessionState)
     /// `OnSessionDisconnected` (no context: the system is always the source).
@@ -25,11 +26,11 @@ public protocol AudioSessionEvents: AnyObject, Sendable {
 }
 
 extension AudioSessionEvents {
-    public func onDisplayNameChanged(_ displayName: String, context: String) {}
-    public func onIconPathChanged(_ iconPath: String, context: String) {}
-    public func onSimpleVolumeChanged(volume: Float, mute: Bool, context: String) {}
-    public func onChannelVolumeChanged(channelVolumes: [Float], changedChannel: Int, context: String) {}
-    public func onGroupingParamChanged(_ grouping: String, context: String) {}
+    public func onDisplayNameChanged(_ displayName: String, context: UUID?) {}
+    public func onIconPathChanged(_ iconPath: String, context: UUID?) {}
+    public func onSimpleVolumeChanged(volume: Float, mute: Bool, context: UUID?) {}
+    public func onChannelVolumeChanged(channelVolumes: [Float], changedChannel: Int, context: UUID?) {}
+    public func onGroupingParamChanged(_ grouping: UUID, context: UUID?) {}
     public func onStateChanged(_ state: AudioSessionState) {}
     public func onSessionDisconnected(_ reason: AudioSessionDisconnectReason) {}
 }
@@ -57,8 +58,8 @@ public protocol AudioEndpointVolumeCallback: AnyObject, Sendable {
 
 /// `AUDIO_VOLUME_NOTIFICATION_DATA`.
 public struct AudioVolumeNotificationData: Sendable, Equatable {
-    /// The context the changer passed (``GUIDString/null`` for none).
-    public var eventContext: String
+    /// The context the changer passed (nil for none).
+    public var eventContext: UUID?
     public var muted: Bool
     /// Master volume as a scalar (0...1, audio-tapered).
     public var masterVolume: Float

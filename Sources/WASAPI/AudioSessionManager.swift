@@ -1,3 +1,4 @@
+import FoundationEssentials
 /// `IAudioSessionManager2` of one endpoint: the sessions of every process on
 /// the JACK server on that endpoint, their creation and ducking
 /// notifications, and the user's ducking preference.
@@ -29,18 +30,18 @@ public final class AudioSessionManager: Sendable {
     /// `GetAudioSessionControl`: this process's session `sessionGUID` (nil:
     /// the process's default session) on the endpoint, created if needed.
     /// - Throws: AUDCLNT_E_DEVICE_INVALIDATED when the endpoint is not present.
-    public func getAudioSessionControl(sessionGUID: String? = nil) throws(AudioError) -> AudioSessionControl {
+    public func getAudioSessionControl(sessionGUID: UUID? = nil) throws(AudioError) -> AudioSessionControl {
         guard let endpoint = device.descriptor, device.state == .active else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
         }
-        let guid = try AudioClient.sessionGUID(sessionGUID)
+        let guid = AudioClient.sessionGUID(sessionGUID)
         let key = hub.ensureSession(endpoint: endpoint, guid: guid)
         let instance = hub.state.withLock { $0.local[key]?.record.instance ?? "" }
         return AudioSessionControl(hub: hub, instance: instance)
     }
 
     /// `GetSimpleAudioVolume`: the master volume of this process's session `sessionGUID`.
-    public func getSimpleAudioVolume(sessionGUID: String? = nil) throws(AudioError) -> SimpleAudioVolume {
+    public func getSimpleAudioVolume(sessionGUID: UUID? = nil) throws(AudioError) -> SimpleAudioVolume {
         try getAudioSessionControl(sessionGUID: sessionGUID).simpleAudioVolume()
     }
 

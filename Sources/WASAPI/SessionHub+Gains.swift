@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 import AudioGraph
 
@@ -101,7 +102,7 @@ extension SessionHub {
     /// - Throws: AUDCLNT_E_DEVICE_INVALIDATED when the endpoint's ports are gone.
     func changeEndpointVolume(_ endpoint: EndpointDescriptor, context: String,
                               _ modify: (inout EndpointVolumeRecord) -> Void) throws(AudioError) {
-        guard GUIDString.isValid(context) else {
+        guard UUID(registryFormat: context) != nil else {
             throw AudioError(.E_INVALIDARG, "the event context '\(context)' is not a GUID")
         }
         guard let subject = volumeSubject(of: endpoint) else {
@@ -132,7 +133,7 @@ extension SessionHub {
             guard old != record else { return [] }
             applyGainsLocked(&state, endpoint: endpoint.id)
             let data = AudioVolumeNotificationData(
-                eventContext: record.context, muted: record.mute,
+                eventContext: UUID.context(fromRecord: record.context), muted: record.mute,
                 masterVolume: AudioEndpointVolume.scalar(dB: record.masterDB),
                 channelVolumes: record.channelDB.map(AudioEndpointVolume.scalar(dB:)))
             return state.endpointCallbacks.filter { $0.endpoint == endpoint.id }.map { registration in

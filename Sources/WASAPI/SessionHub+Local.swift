@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 import AudioGraph
 
@@ -152,7 +153,7 @@ extension SessionHub {
         guard volume.map(SessionMetadata.isVolume) ?? true, channels?.allSatisfy(SessionMetadata.isVolume) ?? true else {
             throw AudioError(.E_INVALIDARG, "volume levels must be between 0.0 and 1.0")
         }
-        guard GUIDString.isValid(context) else {
+        guard UUID(registryFormat: context) != nil else {
             throw AudioError(.E_INVALIDARG, "the event context '\(context)' is not a GUID")
         }
         guard let (record, subject, isLocal) = lookup(instance) else {

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 import AudioGraph
 
@@ -63,7 +64,7 @@ extension SessionHub {
         let targets = state.sessionEvents.filter { $0.session == new.instance }.map(\.target)
         guard !targets.isEmpty else { return [] }
         var actions: [(any AudioSessionEvents) -> Void] = []
-        let context = new.context
+        let context = UUID.context(fromRecord: new.context)
         if old.displayName != new.displayName { actions.append { $0.onDisplayNameChanged(new.displayName, context: context) } }
         if old.iconPath != new.iconPath { actions.append { $0.onIconPathChanged(new.iconPath, context: context) } }
         if old.volume != new.volume || old.mute != new.mute {
@@ -74,7 +75,7 @@ extension SessionHub {
             let channel = changed.count == 1 && old.channels.count == new.channels.count ? changed[0] : -1
             actions.append { $0.onChannelVolumeChanged(channelVolumes: new.channels, changedChannel: channel, context: context) }
         }
-        if old.grouping != new.grouping { actions.append { $0.onGroupingParamChanged(new.grouping, context: context) } }
+        if old.grouping != new.grouping { actions.append { $0.onGroupingParamChanged(UUID(registryFormat: new.grouping) ?? .null, context: context) } }
         if old.state != new.state { actions.append { $0.onStateChanged(new.state) } }
         return targets.flatMap { target in actions.map { action in { action(target) } } }
     }

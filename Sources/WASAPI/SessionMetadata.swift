@@ -95,7 +95,7 @@ struct SessionRecord: Codable, Equatable, Sendable, Validating {
     var state: AudioSessionState
     var displayName = ""
     var iconPath = ""
-    var grouping = GUIDString.null
+    var grouping = UUID.null.registryFormat
     var systemSounds = false
     /// ISimpleAudioVolume: master volume 0...1 and mute.
     var volume: Float = 1
@@ -107,7 +107,7 @@ struct SessionRecord: Codable, Equatable, Sendable, Validating {
     /// IAudioSessionControl2::SetDuckingPreference(TRUE).
     var duckingOptOut = false
     /// The event context of the last change.
-    var context = GUIDString.null
+    var context = UUID.null.registryFormat
     /// Counts the owner's publications.
     var revision: UInt64 = 0
 
@@ -119,7 +119,7 @@ struct SessionRecord: Codable, Equatable, Sendable, Validating {
         guard SessionMetadata.isVolume(volume) else { return "volume outside 0...1" }
         guard !channels.isEmpty, channels.count <= SessionMetadata.maximumChannels,
               channels.allSatisfy(SessionMetadata.isVolume) else { return "bad channel volumes" }
-        guard GUIDString.isValid(context), GUIDString.isValid(grouping) else { return "bad GUID" }
+        guard UUID(registryFormat: context) != nil, UUID(registryFormat: grouping) != nil else { return "bad GUID" }
         return nil
     }
 }
@@ -140,7 +140,7 @@ struct SessionRequest: Codable, Equatable, Sendable, Validating {
         if let volume, !SessionMetadata.isVolume(volume) { return "volume outside 0...1" }
         if let channels, channels.isEmpty || channels.count > SessionMetadata.maximumChannels
             || !channels.allSatisfy(SessionMetadata.isVolume) { return "bad channel volumes" }
-        guard GUIDString.isValid(context) else { return "bad event context" }
+        guard UUID(registryFormat: context) != nil else { return "bad event context" }
         guard volume != nil || mute != nil || channels != nil else { return "asks for nothing" }
         return nil
     }
@@ -155,7 +155,7 @@ struct EndpointVolumeRecord: Codable, Equatable, Sendable, Validating {
     var masterDB: Float = 0
     var channelDB: [Float]
     var mute = false
-    var context = GUIDString.null
+    var context = UUID.null.registryFormat
     var sequence: UInt64 = 0
 
     static func unity(server: String, channels: Int) -> EndpointVolumeRecord {
@@ -168,7 +168,7 @@ struct EndpointVolumeRecord: Codable, Equatable, Sendable, Validating {
         guard masterDB.isFinite, range.contains(masterDB) else { return "master level outside the range" }
         guard !channelDB.isEmpty, channelDB.count <= SessionMetadata.maximumChannels,
               channelDB.allSatisfy({ $0.isFinite && range.contains($0) }) else { return "bad channel levels" }
-        guard GUIDString.isValid(context) else { return "bad event context" }
+        guard UUID(registryFormat: context) != nil else { return "bad event context" }
         return nil
     }
 }

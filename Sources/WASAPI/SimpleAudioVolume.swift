@@ -1,3 +1,4 @@
+import FoundationEssentials
 /// `ISimpleAudioVolume`: the master volume and mute of a session, of this
 /// process or of another on the server.
 ///
@@ -18,16 +19,16 @@ public final class SimpleAudioVolume: Sendable {
 
     /// `SetMasterVolume`.
     /// - Throws: E_INVALIDARG outside 0...1 (or for a context that is not a GUID).
-    public func setMasterVolume(_ level: Float, context: String = GUIDString.null) throws(AudioError) {
-        try hub.requestChange(instance, volume: level, context: context)
+    public func setMasterVolume(_ level: Float, context: UUID? = nil) throws(AudioError) {
+        try hub.requestChange(instance, volume: level, context: UUID.context(context))
     }
 
     /// `GetMasterVolume` (as last published).
     public func getMasterVolume() throws(AudioError) -> Float { try hub.record(of: instance).volume }
 
     /// `SetMute`.
-    public func setMute(_ mute: Bool, context: String = GUIDString.null) throws(AudioError) {
-        try hub.requestChange(instance, mute: mute, context: context)
+    public func setMute(_ mute: Bool, context: UUID? = nil) throws(AudioError) {
+        try hub.requestChange(instance, mute: mute, context: UUID.context(context))
     }
 
     /// `GetMute` (as last published).
@@ -63,7 +64,7 @@ public final class ChannelAudioVolume: Sendable {
     }
 
     /// `SetChannelVolume`.
-    public func setChannelVolume(_ index: Int, level: Float, context: String = GUIDString.null) throws(AudioError) {
+    public func setChannelVolume(_ index: Int, level: Float, context: UUID? = nil) throws(AudioError) {
         var volumes = try getAllVolumes()
         guard volumes.indices.contains(index) else {
             throw AudioError(.E_INVALIDARG, "channel \(index) does not exist; the session has \(volumes.count)")
@@ -73,7 +74,7 @@ public final class ChannelAudioVolume: Sendable {
     }
 
     /// `SetAllVolumes`: one level (0...1) per channel.
-    public func setAllVolumes(_ levels: [Float], context: String = GUIDString.null) throws(AudioError) {
-        try hub.requestChange(instance, channels: levels, context: context)
+    public func setAllVolumes(_ levels: [Float], context: UUID? = nil) throws(AudioError) {
+        try hub.requestChange(instance, channels: levels, context: UUID.context(context))
     }
 }

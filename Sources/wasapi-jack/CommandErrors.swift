@@ -116,3 +116,11 @@ enum RoleOption: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// GUIDs on the command line: `{XXXXXXXX-...}` as Windows writes them, or without the braces.
+extension UUID: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        let bare = argument.hasPrefix("{") && argument.hasSuffix("}") ? String(argument.dropFirst().dropLast()) : argument
+        self.init(uuidString: bare)
+    }
+}

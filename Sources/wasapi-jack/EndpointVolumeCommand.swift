@@ -22,8 +22,8 @@ struct EndpointVolumeCommand: ParsableCommand {
     @Option(help: "on or off.")
     var mute: OnOff?
 
-    @Option(help: "The event context GUID the endpoint's volume callbacks receive (default: a new one).")
-    var context: String?
+    @Option(help: "The event context GUID the endpoint's volume callbacks receive, with or without braces (default: a new one).")
+    var context: UUID?
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -53,7 +53,7 @@ struct EndpointVolumeCommand: ParsableCommand {
                 throw CommandFailure("endpoint '\(endpoint.id)' is not present; run `wasapi-jack devices` to list the active ones")
             }
             let volume = try endpoint.activateEndpointVolume()
-            let context = self.context ?? GUIDString.random()
+            let context = self.context ?? UUID()
             if let level { try volume.setMasterVolumeLevelScalar(level, context: context) }
             if let db { try volume.setMasterVolumeLevel(db, context: context) }
             if let mute { try volume.setMute(mute == .on, context: context) }

@@ -26,7 +26,7 @@ struct Sessions: ParsableCommand {
         try reportingFailures {
             let session = try ServerSession.open(options: serverOptions, includeVirtual: true)
             let rows = try allSessions(session.enumerator).map { control in
-                Row(id: try control.getSessionInstanceIdentifier(), guid: try control.getSessionGUID(),
+                Row(id: try control.getSessionInstanceIdentifier(), guid: "{\(try control.getSessionGUID().uuidString)}",
                     endpoint: try control.getEndpointID(), displayName: try control.getDisplayName(),
                     state: try control.getState().rawValue, pid: try control.getProcessId(),
                     volume: try control.simpleAudioVolume().getMasterVolume(),
@@ -84,21 +84,21 @@ struct SessionChangeOptions: ParsableArguments {
     @Argument(help: "The session: its id, its GUID or its display name (see `wasapi-jack sessions`).")
     var session: String
 
-    @Option(help: "The event context GUID the session's events carry (default: a new one, printed).")
-    var context: String?
+    @Option(help: "The event context GUID the session's events carry, with or without braces (default: a new one, printed).")
+    var context: UUID?
 
     /// Finds the session, makes `change` with the event context, waits until
     /// the owning process confirms it (`isApplied`), and says `what` was done.
-    func apply(_ what: String, change: (SimpleAudioVolume, String) throws -> Void,
+    func apply(_ what: String, change: (SimpleAudioVolume, UUID) throws -> Void,
                isApplied: (SimpleAudioVolume) throws -> Bool) throws {
         try reportingFailures {
             let server = try ServerSession.open(options: serverOptions, includeVirtual: true)
             let control = try findSession(session, enumerator: server.enumerator)
-            let context = self.context ?? GUIDString.random()
+            let context = self.context ?? UUID()
             let volume = control.simpleAudioVolume()
             try change(volume, context)
             try awaitConfirmation(what) { try isApplied(volume) }
-            print("session \(try control.getSessionInstanceIdentifier()): \(what) (context \(context))")
+            print("session \(try control.getSessionInstanceIdentifier()): \(what) (context {\(context.uuidString)})")
         }
     }
 }
@@ -119,7 +119,7 @@ func allSessions(_ enumerator: MMDeviceEnumerator) throws -> [AudioSessionContro
 func findSession(_ text: String, enumerator: MMDeviceEnumerator) throws -> AudioSessionControl {
     let sessions = try allSessions(enumerator)
     for matches in [{ (control: AudioSessionControl) in try control.getSessionInstanceIdentifier() == text },
-                    { try $0.getSessionGUID().caseInsensitiveCompare(text) == .orderedSame },
+                    { try $0.getSessionGUID() == UUID(argument: text) },
                     { try $0.getDisplayName() == text && !text.isEmpty }] {
         let found = try sessions.filter(matches)
         if found.count == 1 { return found[0] }

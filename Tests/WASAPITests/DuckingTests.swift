@@ -31,7 +31,7 @@ struct DuckingTests {
 
         let media = try FloatToneStream(device: device, left: FloatToneStream.sine(1000, 0.5),
                                         right: FloatToneStream.sine(1000, 0.5))
-        let optedOut = try FloatToneStream(device: device, sessionGUID: GUIDString.random(),
+        let optedOut = try FloatToneStream(device: device, sessionGUID: UUID(),
                                            left: FloatToneStream.sine(2000, 0.25), right: FloatToneStream.sine(2000, 0.25))
         try optedOut.client.getSessionControl().setDuckingPreference(optOut: true)
         let recorder = try EndpointRecorder(device: device)
@@ -123,7 +123,7 @@ struct DuckingTests {
     static func call(device: MMDevice, recorder: EndpointRecorder, manager: AudioSessionManager,
                      preference: DuckingPreference) async throws -> String {
         try manager.setDuckingPreference(preference)
-        let call = try FloatToneStream(device: device, sessionGUID: GUIDString.random(), category: .communications,
+        let call = try FloatToneStream(device: device, sessionGUID: UUID(), category: .communications,
                                        left: FloatToneStream.sine(440, 0.25), right: FloatToneStream.sine(440, 0.25))
         let instance = try call.client.getSessionControl().getSessionInstanceIdentifier()
         try call.start()

@@ -35,8 +35,8 @@ struct EndpointVolumeTests {
         let sessionMeter = try tone.client.getSessionControl().meterInformation()
         #expect(meter.getChannelsPeakValues()[1] == 0.5 && sessionMeter.getPeakValue() == 0.5, "\(meter.getChannelsPeakValues())")
 
-        let context = GUIDString.random()
-        let set = try runBuiltProduct(["endpoint-volume", "--device", device.id, "--db=-6", "--context", context,
+        let context = UUID()
+        let set = try runBuiltProduct(["endpoint-volume", "--device", device.id, "--db=-6", "--context", context.uuidString,
                                        "--json", "--server", server.name])
         #expect(set.status == 0, "\(set.standardError)")
         #expect(set.standardOutput.contains("\"levelDB\" : -6"), "\(set.standardOutput)")
@@ -48,8 +48,8 @@ struct EndpointVolumeTests {
         #expect(abs(meter.getChannelsPeakValues()[1] - 0.5 * gain) < 1e-6, "meter \(meter.getChannelsPeakValues())")
         #expect(volume.getMasterVolumeLevel() == -6 && abs(volume.getMasterVolumeLevelScalar() - 0.9375) < 1e-6)
 
-        let muteContext = GUIDString.random()
-        let mute = try runBuiltProduct(["endpoint-volume", "--device", device.id, "--mute", "on", "--context", muteContext,
+        let muteContext = UUID()
+        let mute = try runBuiltProduct(["endpoint-volume", "--device", device.id, "--mute", "on", "--context", muteContext.uuidString,
                                         "--server", server.name])
         #expect(mute.status == 0, "\(mute.standardError)")
         #expect(await callback.wait { $0.eventContext == muteContext && $0.muted })

@@ -71,9 +71,9 @@ struct MalformedSessionMetadataTests {
             #expect(listed.standardOutput.contains(try control.getSessionInstanceIdentifier().replacingOccurrences(of: "/", with: "\\/")))
 
             // A valid request still works.
-            let context = GUIDString.random()
+            let context = UUID()
             let volume = try runBuiltProduct(["volume", try control.getSessionInstanceIdentifier(), "0.5",
-                                              "--context", context, "--server", server.name])
+                                              "--context", context.uuidString, "--server", server.name])
             #expect(volume.status == 0, "\(volume.standardError)")
             #expect(await events.wait(for: .simpleVolume(0.5, mute: false, context: context)), "\(events.recorded)")
             try await recorder.record(frames: 9600)

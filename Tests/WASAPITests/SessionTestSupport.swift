@@ -6,8 +6,8 @@ import WASAPI
 /// An AudioSessionEvents that records every call, for assertions.
 final class RecordingSessionEvents: AudioSessionEvents {
     enum Call: Equatable, Sendable {
-        case simpleVolume(Float, mute: Bool, context: String)
-        case displayName(String, context: String)
+        case simpleVolume(Float, mute: Bool, context: UUID?)
+        case displayName(String, context: UUID?)
         case state(AudioSessionState)
         case disconnected(AudioSessionDisconnectReason)
     }
@@ -15,10 +15,10 @@ final class RecordingSessionEvents: AudioSessionEvents {
     private let calls = Mutex<[Call]>([])
     var recorded: [Call] { calls.withLock { $0 } }
 
-    func onSimpleVolumeChanged(volume: Float, mute: Bool, context: String) {
+    func onSimpleVolumeChanged(volume: Float, mute: Bool, context: UUID?) {
         calls.withLock { $0.append(.simpleVolume(volume, mute: mute, context: context)) }
     }
-    func onDisplayNameChanged(_ displayName: String, context: String) {
+    func onDisplayNameChanged(_ displayName: String, context: UUID?) {
         calls.withLock { $0.append(.displayName(displayName, context: context)) }
     }
     func onStateChanged(_ state: AudioSessionState) { calls.withLock { $0.append(.state(state)) } }
@@ -70,7 +70,7 @@ final class FloatToneStream: @unchecked Sendable {
     private var feeder: StreamThread?
 
     /// `sessionGUID` nil: the process's default session.
-    init(device: MMDevice, sessionGUID: String? = nil, category: AudioStreamCategory = .other,
+    init(device: MMDevice, sessionGUID: UUID? = nil, category: AudioStreamCategory = .other,
          left: @escaping (Int) -> Float, right: @escaping (Int) -> Float) throws {
         client = try device.activateAudioClient()
         try client.setClientProperties(category: category)
@@ -195,8 +195,8 @@ final class RecordingEndpointVolumeCallback: AudioEndpointVolumeCallback {
 
 /// An AudioSessionNotification that records the GUIDs of created sessions.
 final class RecordingSessionNotification: AudioSessionNotification {
-    private let guids = Mutex<[String]>([])
-    var recorded: [String] { guids.withLock { $0 } }
+    private let guids = Mutex<[UUID]>([])
+    var recorded: [UUID] { guids.withLock { $0 } }
 
     func onSessionCreated(_ session: AudioSessionControl) {
         if let guid = try? session.getSessionGUID() { guids.withLock { $0.append(guid) } }

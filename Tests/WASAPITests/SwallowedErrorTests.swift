@@ -19,7 +19,7 @@ struct SwallowedErrorTests {
             try volume.setMasterVolume(0.5)
             let published = sim.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map(\.value)
             let error = expectError(.E_UNEXPECTED) {
-                try control.hub.changeLocal(control.instance, context: GUIDString.null) { $0.volume = .nan }
+                try control.hub.changeLocal(control.instance, context: UUID.null.registryFormat) { $0.volume = .nan }
             }
             #expect(error?.message.contains("JSON") == true, "\(String(describing: error))")
             #expect(sim.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map(\.value) == published,
