@@ -121,7 +121,7 @@ public final class JackClient: @unchecked Sendable {
     /// (`jack_set_process_callback`); call it only on a client that is not
     /// active, or whose server is paused, so that JACK's process thread never
     /// runs it at the same time (benchmarks).
-    public var processCallbackForMeasurement: (
+    public var _processCallbackForMeasurement: (
         function: @convention(c) (UInt32, UnsafeMutableRawPointer?) -> Int32,
         argument: UnsafeMutableRawPointer
     ) {

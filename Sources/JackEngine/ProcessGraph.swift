@@ -19,11 +19,11 @@ import Synchronization
 ///
 /// Thread safety: see each member. The struct lives in a ``RealtimeBox`` owned
 /// by ``JackClient``.
-public struct ProcessGraph: ~Copyable, @unchecked Sendable {
+struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// The most WASAPI streams one process can run at once.
-    public static let streamCapacity = 256
+    static let streamCapacity = 256
     /// The most in-callback streams one process can run at once.
-    public static let callbackCapacity = 32
+    static let callbackCapacity = 32
 
     /// The JACK client; set once before activation.
     let client: Atomic<OpaquePointer?> = Atomic(nil)

@@ -137,7 +137,7 @@ final class OurMonitor {
     }
 
     var callback: ProcessCallback {
-        let measured = client.processCallbackForMeasurement
+        let measured = client._processCallbackForMeasurement
         return ProcessCallback(function: measured.function, argument: measured.argument)
     }
 
