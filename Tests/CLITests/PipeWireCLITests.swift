@@ -80,4 +80,51 @@ struct PipeWireCLITests {
             #expect(report.measurements.count == 5, "\(result.standardOutput)")
         }
     }
+
+    @Test("sessions, volume 0.25 and mute across processes: the owner's output drops by 12.04 dB, then to silence (pipewire-jack 0.3.65 gave 'no audio sessions')")
+    func sessionsAcrossProcesses() async throws {
+        let directory = makeTemporaryDirectory(prefix: "wasapi-pw-sessions")
+        let tone = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 8),
+                                    named: "tone.wav", in: directory)
+        let output = directory + "/out.wav"
+        try await withPipeWireServer { server in
+            let tool = builtProductPath("wasapi-jack")
+            let recorder = try RunningProcess(executable: tool, arguments: ["record", "--loopback", "--seconds", "5", output,
+                                                                            "--server", server.name],
+                                              environment: server.environment)
+            defer { _ = recorder.stop() }
+            try await waitUntil(seconds: 20) { ((try? server.jackPorts()) ?? []).contains { $0.contains(".in_") } }
+            let player = try RunningProcess(executable: tool, arguments: ["play", tone, "--session-name", "PW tone",
+                                                                          "--server", server.name],
+                                            environment: server.environment)
+            defer { _ = player.stop() }
+            // B finds A's session by its display name...
+            struct Row: Decodable { var id: String; var displayName: String }
+            var rows: [Row] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !rows.contains(where: { $0.displayName == "PW tone" }) && ContinuousClock.now < deadline {
+                let listed = try run(["sessions", "--json"], on: server)
+                rows = (try? JSONDecoder().decode([Row].self, from: Data(listed.standardOutput.utf8))) ?? []
+                if rows.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let session = try #require(rows.first { $0.displayName == "PW tone" }, "A's session is listed: \(rows)")
+            // ...lets it play at full level for a while, then sets 0.25, then mutes it.
+            try await Task.sleep(for: .seconds(1))
+            let volume = try run(["volume", session.id, "0.25"], on: server)
+            #expect(volume.status == 0, "\(volume)")
+            try await Task.sleep(for: .seconds(1))
+            let mute = try run(["mute", session.id, "on"], on: server)
+            #expect(mute.status == 0, "\(mute)")
+            #expect(try recorder.waitForExit(timeoutSeconds: 20) == 0, "record: \(recorder.standardError)")
+            let recording = try WrittenWAV(path: output)
+            let left = stride(from: 0, to: recording.samples.count, by: 2).map { recording.samples[$0] }
+            // Peaks in 100 ms windows: full (0.5), a quarter of it (0.125: -12.04 dB), and silence, in that order.
+            let peaks = stride(from: 0, to: left.count - 4_800, by: 4_800).map { left[$0..<$0 + 4_800].map(abs).max() ?? 0 }
+            let full = try #require(peaks.firstIndex { abs($0 - 0.5) < 0.01 }, "full level heard: \(peaks)")
+            let quarter = try #require(peaks.firstIndex { abs($0 - 0.125) < 0.002 }, "0.25 heard: \(peaks)")
+            let silent = try #require(peaks.lastIndex { $0 == 0 }, "mute heard: \(peaks)")
+            #expect(full < quarter && quarter < silent, "\(peaks)")
+            #expect(abs(20 * log10(Double(peaks[quarter]) / 0.5) + 12.04) < 0.1, "level \(peaks[quarter])")
+        }
+    }
 }
