@@ -5,6 +5,9 @@ import AudioGraph
 ///
 /// - Physical input ports (JACK's playback ports) form render endpoints,
 ///   physical output ports (capture ports) capture endpoints.
+/// - So do the ports of a client whose every port is terminal: a bridge to
+///   another machine or device (JackTrip's `send_N` / `receive_N`), whose
+///   audio ends or starts outside this graph like a sound card's.
 /// - Ports are grouped per owning client, and within a client per
 ///   `port-group` metadata where the client publishes it.
 /// - With `includeVirtual`, other applications' non-physical ports form
@@ -17,8 +20,10 @@ public enum EndpointDiscovery {
                                 excludingClients: Set<String> = []) -> [EndpointDescriptor] {
         var groups: [GroupKey: [PortInfo]] = [:]
         var firstSeen: [GroupKey] = []
+        let bridges = Set(ports.map(\.clientName)).subtracting(
+            ports.filter { !$0.flags.contains(.isTerminal) }.map(\.clientName))
         for port in ports where !excludingClients.contains(port.clientName) {
-            let physical = port.flags.contains(.isPhysical)
+            let physical = port.flags.contains(.isPhysical) || bridges.contains(port.clientName)
             guard physical || includeVirtual else { continue }
             let flow: EndpointDescriptor.Flow
             if port.flags.contains(.isInput) { flow = .render }

@@ -86,4 +86,22 @@ struct EndpointDiscoveryTests {
         #expect(virtual.first { $0.clientName == "synth" }?.flow == .capture)
         #expect(virtual.first { $0.clientName == "recorder" }?.flow == .render)
     }
+
+    @Test("a bridge to another machine (every port terminal, as JackTrip's) is an endpoint pair like a sound card; a half-terminal client is not")
+    func bridgeEndpoints() {
+        let ports = Self.dummyPorts + [
+            PortInfo(name: "jacktrip:send_1", flags: [.isInput, .isTerminal]),
+            PortInfo(name: "jacktrip:send_2", flags: [.isInput, .isTerminal]),
+            PortInfo(name: "jacktrip:receive_1", flags: [.isOutput, .isTerminal]),
+            PortInfo(name: "jacktrip:receive_2", flags: [.isOutput, .isTerminal]),
+            PortInfo(name: "fx:in", flags: [.isInput]),
+            PortInfo(name: "fx:out", flags: [.isOutput, .isTerminal]),
+        ]
+        let endpoints = EndpointDiscovery.discover(ports: ports)
+        let bridge = endpoints.filter { $0.clientName == "jacktrip" }
+        #expect(bridge.map(\.flow) == [.render, .capture])
+        #expect(bridge.allSatisfy { !$0.isVirtual && $0.channelCount == 2 })
+        #expect(bridge.first?.ports == ["jacktrip:send_1", "jacktrip:send_2"])
+        #expect(!endpoints.contains { $0.clientName == "fx" })
+    }
 }
