@@ -27,4 +27,11 @@ package final class SharedInstances<Key: Hashable & Sendable, Value: AnyObject &
         }
         return try result.get()
     }
+
+    /// Makes `value` the object for `key` too, unless a live one is there.
+    package func insertIfAbsent(_ value: Value, for key: Key) {
+        entries.withLock { entries in
+            if entries[key]?.value == nil { entries[key] = Entry(value: value) }
+        }
+    }
 }

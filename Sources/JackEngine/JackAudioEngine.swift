@@ -18,6 +18,8 @@ import Synchronization
 public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
     /// The JACK client (for the command line's own probes and the tests).
     public let client: JackClient
+    /// The server name this engine was asked for ("" for the default): its key among the process's engines.
+    package let sharingKey: String
 
     /// The engine of this process for `serverName`, opening it if needed.
     public static func shared(serverName: String?) throws(EngineError) -> JackAudioEngine {
@@ -27,6 +29,8 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
     }
 
     private init(serverName: String?) throws(EngineError) {
+        sharingKey = serverName ?? ""
+        ProcessExit.install()
         client = try JackClient(name: Self.clientName(), serverName: serverName)
         do { try client.activate() } catch {
             client.close()
@@ -129,6 +133,40 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
 
     public func properties(withKeyPrefix prefix: String) -> [MetadataProperty] {
         client.properties(withKeyPrefix: prefix).map { MetadataProperty(subject: $0.subject, key: $0.key, value: $0.value) }
+    }
+
+    // MARK: Reopening
+
+    /// Whether a server named `serverName` (nil: `$JACK_DEFAULT_SERVER` or
+    /// "default") answers now, asked without opening a JACK client: jackd2's
+    /// libjack tears down its process-wide state when `jack_client_open`
+    /// fails, under the feet of a client the dead server left behind, so a
+    /// graph waiting for its server to return must not poll with opens.
+    ///
+    /// jackd2 listens on `/dev/shm/jack_NAME_UID_0` (a killed server leaves
+    /// the socket file, which then refuses connections). PipeWire's libjack
+    /// has no such socket: there the answer is always true (an open is tried).
+    package static func serverAnswers(serverName: String?) -> Bool {
+        guard !JackImplementation.isPipeWire else { return true }
+        let name = serverName ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) } ?? "default"
+        let path = "/dev/shm/jack_\(name)_\(getuid())_0"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return connected == 0
     }
 
     // MARK: Helpers

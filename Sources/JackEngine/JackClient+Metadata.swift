@@ -29,7 +29,10 @@ extension JackClient {
     /// (`jack_client_get_uuid`): looking the name up instead finds another
     /// process's client where the server lets two clients share a name
     /// (pipewire-jack 0.3.65 does not make duplicate names unique).
+    /// nil once the server dropped the client: libjack's state behind a dead
+    /// client's handle may be gone (see ``close()``), so it is not asked.
     public var ownUUID: UInt64? {
+        guard !isShutDown else { return nil }
         let text: String?? = withHandle { handle in
             guard let raw = jack_client_get_uuid(handle) else { return nil }
             defer { jack_free(raw) }
@@ -57,14 +60,22 @@ extension JackClient {
     @discardableResult
     public func setProperty(_ key: String, of subject: UInt64, to value: String,
                             type: String = "text/plain") -> Bool {
-        withHandle { jack_set_property($0, subject, key, value, type) == 0 } ?? false
+        guard mayWriteMetadata else { return false }
+        return withHandle { jack_set_property($0, subject, key, value, type) == 0 } ?? false
     }
 
     /// Removes `key` from `subject`.
     @discardableResult
     public func removeProperty(_ key: String, of subject: UInt64) -> Bool {
-        withHandle { jack_remove_property($0, subject, key) == 0 } ?? false
+        guard mayWriteMetadata else { return false }
+        return withHandle { jack_remove_property($0, subject, key) == 0 } ?? false
     }
+
+    /// Metadata is shared by every process on the server (and jackd2 keeps
+    /// it in one database per user): no write through a client the server
+    /// dropped, nor once the process is exiting (``ProcessExit``), so exit
+    /// paths never wait on the server or on the database's lock.
+    var mayWriteMetadata: Bool { !isShutDown && !ProcessExit.isExiting }
 
     /// Every property on the server whose key starts with `prefix`, values
     /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call.

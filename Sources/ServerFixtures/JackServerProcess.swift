@@ -52,6 +52,10 @@ public final class JackServerProcess: @unchecked Sendable {
         case logDirectoryFailed(path: String, errno: Int32)
         case spawnFailed(errno: Int32)
         case didNotAnswer(name: String, seconds: Int, log: String)
+        /// jackd did not answer and jackd2's per-user metadata database
+        /// (Berkeley DB, shared by every server of the user) is there,
+        /// possibly locked by a process that died holding it.
+        case metadataDatabaseWedged(name: String, seconds: Int, database: MetadataDatabaseState)
         /// jackd allows 8 servers at once. A server that was killed (SIGKILL,
         /// a crash) stays registered until one of the same name starts.
         case tooManyServers(name: String)
@@ -66,6 +70,10 @@ public final class JackServerProcess: @unchecked Sendable {
                 return "jackd is not installed (apt-get install jackd2)"
             case let .spawnFailed(code):
                 return "could not start jackd: \(String(cString: strerror(code)))"
+            case let .metadataDatabaseWedged(name, seconds, database):
+                return "jackd '\(name)' did not answer within \(seconds) s, and jackd2's metadata database "
+                    + "\(database.path) (last changed \(database.ageSeconds) s ago\(database.isLocked ? ", locked by another process" : "")) "
+                    + "may be wedged: stop every jackd of this user, then remove \(database.path) (rm -rf), and start again"
             case let .didNotAnswer(name, seconds, log):
                 return "jackd '\(name)' did not answer within \(seconds) s; its log:\n\(log)"
             case let .tooManyServers(name):
@@ -139,6 +147,47 @@ public final class JackServerProcess: @unchecked Sendable {
         }
     }
 
+    /// `F_OFD_SETLK` (Linux 3.15; Glibc exports it only with _GNU_SOURCE).
+    public static let ofdSetLock: Int32 = 37
+
+    /// jackd2's per-user metadata database as found on disk.
+    public struct MetadataDatabaseState: Sendable, Equatable {
+        /// The directory (`/dev/shm/jack_db-UID` for jackd2 1.9.21).
+        public var path: String
+        /// Seconds since its newest file changed.
+        public var ageSeconds: Int
+        /// Whether a file in it is locked (a non-blocking write lock was refused).
+        public var isLocked: Bool
+    }
+
+    /// The metadata database jackd2 keeps for `uid` under `directory`, or nil
+    /// when there is none. Never blocks: each file is probed with a
+    /// non-blocking open-file-description write lock (which conflicts with
+    /// POSIX record locks held by any process, this one included).
+    public static func metadataDatabase(in directory: String = "/dev/shm", uid: uid_t = getuid(),
+                                        now: time_t = time(nil)) -> MetadataDatabaseState? {
+        let path = "\(directory)/jack_db-\(uid)"
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        var newest = info.st_mtim.tv_sec
+        var locked = false
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for name in names {
+            let file = path + "/" + name
+            var fileInfo = stat()
+            guard stat(file, &fileInfo) == 0, (fileInfo.st_mode & S_IFMT) == S_IFREG else { continue }
+            newest = max(newest, fileInfo.st_mtim.tv_sec)
+            let fd = open(file, O_RDWR | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var lock = flock()
+            lock.l_type = Int16(F_WRLCK)
+            lock.l_whence = Int16(SEEK_SET)
+            if fcntl(fd, Self.ofdSetLock, &lock) != 0 && (errno == EAGAIN || errno == EACCES) { locked = true }
+        }
+        return MetadataDatabaseState(path: path, ageSeconds: Int(max(0, now - newest)), isLocked: locked)
+    }
+
     private init(_ configuration: Configuration, realtime: Bool, timeoutSeconds: Int) throws(StartError) {
         self.configuration = configuration
         self.isRealtime = realtime
@@ -177,6 +226,9 @@ public final class JackServerProcess: @unchecked Sendable {
                 let log = Self.readLog(logPath)
                 stop()
                 if log.contains("Too many servers already active") { throw .tooManyServers(name: configuration.name) }
+                if !exited, let database = Self.metadataDatabase() {
+                    throw .metadataDatabaseWedged(name: configuration.name, seconds: timeoutSeconds, database: database)
+                }
                 throw .didNotAnswer(name: configuration.name, seconds: timeoutSeconds, log: log)
             }
             usleep(50_000)

@@ -25,7 +25,10 @@ import Synchronization
 public final class AudioClient: @unchecked Sendable {
     /// The endpoint this client was activated on.
     public let device: MMDevice
-    var engine: any AudioEngine { device.engine }
+    /// The engine the endpoint had when this client was activated: a client
+    /// activated before the server went away stays with the old one (and
+    /// its streams invalidated), as on Windows after an audio service restart.
+    let engine: any AudioEngine
     let state = Mutex(State())
 
     /// Whether Initialize connects the stream's ports to the endpoint (true,
@@ -67,6 +70,7 @@ public final class AudioClient: @unchecked Sendable {
 
     init(device: MMDevice) {
         self.device = device
+        engine = device.engine
     }
 
     deinit {
@@ -195,7 +199,7 @@ public final class AudioClient: @unchecked Sendable {
                     isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
                     bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
                     sessionTag: "exclusive", autoConnect: state.autoConnect)
-                let stream = try StreamResources(graph: device.graph, request: request)
+                let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
                 // Shared streams on the endpoint fall silent only when told:
                 // an exclusive stream nobody heard of is not exclusive. The
                 // stream and the lock are released when this throws.
@@ -238,7 +242,7 @@ public final class AudioClient: @unchecked Sendable {
                 isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
                 bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
                 sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
-            let stream = try StreamResources(graph: device.graph, request: request)
+            let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
             state.stream = stream
             state.shareMode = shareMode
             state.sessionGUID = session

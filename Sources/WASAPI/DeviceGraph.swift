@@ -10,7 +10,15 @@ import Synchronization
 /// Endpoints are kept once seen: when their ports vanish they stay in the
 /// model as not present, and become present again when the ports return.
 ///
-/// One graph per engine (``shared(for:)``), alive while anyone holds it.
+/// One graph per engine (``shared(for:reopen:)``), or per JACK server name
+/// (``shared(key:open:reopen:)``), alive while anyone holds it.
+///
+/// After the engine shut down (the server went away), a graph given a
+/// `reopen` closure asks it for a fresh engine every ``reopenInterval``
+/// milliseconds on its control thread; when one comes it becomes ``engine``,
+/// the graph is rescanned and the endpoints that came back are reported
+/// present again, as after a restart of Windows' audio service. Streams
+/// made before keep their old engine and stay invalidated.
 ///
 /// Thread safety: every method may be called from any thread except the
 /// engine's. Listeners are called on the graph's control thread, in order,
@@ -39,24 +47,58 @@ final class DeviceGraph: @unchecked Sendable {
         case formatChanged(sampleRate: Int, bufferSize: Int)
         /// The server went away or dropped this client: every stream is invalidated.
         case serverShutDown
+        /// A fresh engine replaced the one that shut down (the server is
+        /// back); the presence events of the rescan follow.
+        case serverReturned
     }
 
-    /// The engine whose graph this is.
-    let engine: any AudioEngine
+    /// Asked for a fresh engine after a shutdown; nil: not (yet) possible.
+    typealias Reopen = @Sendable () -> (any AudioEngine)?
+
+    /// How often a shut-down graph asks `reopen` for a fresh engine, in ms.
+    static let reopenInterval = 300
+
+    /// The engine whose graph this is now: the current one, which changes
+    /// when a shut-down engine is replaced. Objects that own engine
+    /// resources (streams, audio clients) keep the engine they started with.
+    var engine: any AudioEngine { core.engine }
     private let core: Core
     private let thread: ControlThread
 
-    /// The graph of `engine`, made on first use.
-    static func shared(for engine: any AudioEngine) -> DeviceGraph {
-        graphs.value(for: ObjectIdentifier(engine)) { DeviceGraph(engine: engine) }
+    /// The graph of `engine`, made on first use (by the engine's identity).
+    static func shared(for engine: any AudioEngine, reopen: Reopen? = nil) -> DeviceGraph {
+        // The identity check: a key of an engine that was replaced and freed may name a new object.
+        graphs.value(for: .engine(ObjectIdentifier(engine)), reuse: { $0.engine === engine }) {
+            DeviceGraph(engine: engine, reopen: reopen)
+        }
     }
 
-    private init(engine: any AudioEngine) {
-        self.engine = engine
-        let core = Core(engine: engine)
+    /// The graph for `key` (a JACK server name), made with `open` on first
+    /// use. A graph whose engine shut down is reopened on the spot (and
+    /// rescanned) when `reopen` gives a fresh engine.
+    /// - Returns: nil when the graph's engine is shut down and cannot be reopened yet.
+    static func shared<Failure: Error>(key: String, open: () throws(Failure) -> any AudioEngine,
+                                       reopen: @escaping Reopen) throws(Failure) -> DeviceGraph? {
+        let graph = try graphs.value(for: .named(key)) { () throws(Failure) in
+            DeviceGraph(engine: try open(), reopen: reopen)
+        }
+        if graph.engine.isShutDown {
+            guard graph.core.reopenNow() else { return nil }
+            graph.synchronize()
+        }
+        return graph
+    }
+
+    private init(engine: any AudioEngine, reopen: Reopen?) {
+        let core = Core(engine: engine, reopen: reopen)
         core.rescan()
         self.core = core
         thread = ControlThread { core.run() }
+        core.onReopen.withLock { $0 = { [weak self] fresh in
+            guard let self else { return }
+            // A lookup by the fresh engine (MMDeviceEnumerator(engine:)) finds this graph.
+            Self.graphs.insertIfAbsent(self, for: .engine(ObjectIdentifier(fresh)))
+        } }
     }
 
     deinit {
@@ -125,14 +167,47 @@ extension DeviceGraph {
             var entries: [(Int, @Sendable (Event) -> Void)] = []
         }
 
-        let engine: any AudioEngine
+        private struct Current {
+            var engine: any AudioEngine
+            var generation = 0
+        }
+        private let current: Mutex<Current>
+        private let reopen: Reopen?
+        /// Serialises reopening (control thread and ``DeviceGraph/shared(key:open:reopen:)``).
+        private let reopening = Mutex<Void>(())
+        /// Called after a fresh engine took over (set once, before the thread runs anything that reopens).
+        let onReopen = Mutex<(@Sendable (any AudioEngine) -> Void)?>(nil)
+        var engine: any AudioEngine { current.withLock { $0.engine } }
         let model = Mutex(Model())
         let listeners = Mutex(Listeners())
         private let stopping = Atomic<Bool>(false)
         private let syncRequested = Atomic<UInt64>(0)
         private let syncCompleted = Atomic<UInt64>(0)
 
-        init(engine: any AudioEngine) { self.engine = engine }
+        init(engine: any AudioEngine, reopen: Reopen?) {
+            current = Mutex(Current(engine: engine))
+            self.reopen = reopen
+        }
+
+        /// Replaces a shut-down engine with a fresh one from `reopen`; the
+        /// control thread then rescans and reports. Whether the engine is
+        /// live now.
+        func reopenNow() -> Bool {
+            reopening.withLock { _ -> Bool in
+                let old = engine
+                guard old.isShutDown else { return true }
+                guard let reopen, let fresh = reopen(), fresh !== old, !fresh.isShutDown else { return false }
+                current.withLock { current in
+                    current.engine = fresh
+                    current.generation += 1
+                }
+                onReopen.withLock { $0 }?(fresh)
+                // Wake the control thread (it may be waiting on the old engine: it wakes within its timeout).
+                fresh.changes.event.signal()
+                old.changes.event.signal()
+                return true
+            }
+        }
 
         func stop() {
             stopping.store(true, ordering: .releasing)
@@ -158,15 +233,33 @@ extension DeviceGraph {
 
         /// The control thread's loop.
         func run() {
+            var seenGeneration = 0
             while !stopping.load(ordering: .acquiring) {
+                let waitOn = engine
+                let waitFor = waitOn.isShutDown && reopen != nil ? DeviceGraph.reopenInterval : 1_000
                 // A broken event (it cannot fail on a live eventfd) must not
                 // turn this loop into a spin: it then polls every 100 ms.
-                if case .failed = engine.changes.event.wait(timeoutMilliseconds: 1_000) { usleep(100_000) }
+                if case .failed = waitOn.changes.event.wait(timeoutMilliseconds: waitFor) { usleep(100_000) }
+                if stopping.load(ordering: .acquiring) { break }
                 let sync = syncRequested.load(ordering: .acquiring)
-                let changes = engine.changes.take()
+                let (engine, generation) = current.withLock { ($0.engine, $0.generation) }
                 var events: [Event] = []
+                if generation != seenGeneration {
+                    // A fresh engine: forget the shutdown, report what came back.
+                    seenGeneration = generation
+                    model.withLock { $0.shutDownReported = false }
+                    _ = engine.changes.take()
+                    events.append(.serverReturned)
+                    events += rescan()
+                }
+                let changes = engine.changes.take()
                 if engine.isShutDown {
                     events += markShutDown()
+                    if reopen != nil {
+                        dispatch(events)
+                        events = []
+                        _ = reopenNow()
+                    }
                 } else {
                     let graphMoved = changes.contains { change in
                         switch change {
@@ -251,6 +344,14 @@ extension DeviceGraph {
         }
     }
 
-    /// The graphs of the process's engines, by engine.
-    private static let graphs = SharedInstances<ObjectIdentifier, DeviceGraph>()
+    /// What the graphs of the process are found by.
+    enum Key: Hashable, Sendable {
+        /// An engine given directly.
+        case engine(ObjectIdentifier)
+        /// A JACK server name ("" for the default).
+        case named(String)
+    }
+
+    /// The graphs of the process's engines.
+    private static let graphs = SharedInstances<Key, DeviceGraph>()
 }

@@ -30,27 +30,69 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
 
     /// Connects to `serverName` (nil: `$JACK_DEFAULT_SERVER` or JACK's default).
     /// Never starts a server.
+    ///
+    /// Enumerators of one server in a process share one endpoint model. When
+    /// the server goes away and comes back under the same name, the
+    /// enumerator reconnects by itself (within ``DeviceGraph/reopenInterval``
+    /// ms): its notification clients see the endpoints return
+    /// (`OnDeviceStateChanged` ACTIVE), as after a restart of Windows' audio
+    /// service, and its endpoints activate on the new server. Streams
+    /// initialised before stay invalidated.
     /// - Throws: `AUDCLNT_E_SERVICE_NOT_RUNNING` when no server answers, with
     ///   the server name tried and how to start one.
     public convenience init(serverName: String? = nil, includeVirtualEndpoints: Bool = false) throws(AudioError) {
-        let engine: JackAudioEngine
+        let graph: DeviceGraph?
         do {
-            engine = try JackAudioEngine.shared(serverName: serverName)
+            graph = try DeviceGraph.shared(key: serverName ?? "", open: { () throws(EngineError) in
+                try JackAudioEngine.shared(serverName: serverName)
+            }, reopen: Self.jackReopen(serverName: serverName))
         } catch {
             throw AudioError(error)
         }
-        self.init(engine: engine, includeVirtualEndpoints: includeVirtualEndpoints)
+        guard let graph else {
+            // The process's model of that server has a dead engine and the
+            // server does not answer (no open is tried: see JackAudioEngine.serverAnswers).
+            throw AudioError(.AUDCLNT_E_SERVICE_NOT_RUNNING,
+                             "JACK server '\(serverName ?? "default")' went away and is not back; "
+                             + "start it again under the same name (this enumerator reconnects by itself)")
+        }
+        self.init(graph: graph, includeVirtualEndpoints: includeVirtualEndpoints)
     }
 
     /// The endpoints of `engine`: a JACK server's, or a simulated graph's
     /// (module `SimulatedEngine`) for tests that step cycles by hand.
-    public init(engine: any AudioEngine, includeVirtualEndpoints: Bool = false) {
-        graph = DeviceGraph.shared(for: engine)
+    public convenience init(engine: any AudioEngine, includeVirtualEndpoints: Bool = false) {
+        if let jack = engine as? JackAudioEngine,
+           let graph = DeviceGraph.shared(key: jack.sharingKey, open: { jack },
+                                          reopen: Self.jackReopen(serverName: jack.sharingKey.isEmpty ? nil : jack.sharingKey)) {
+            self.init(graph: graph, includeVirtualEndpoints: includeVirtualEndpoints)
+        } else {
+            self.init(graph: DeviceGraph.shared(for: engine), includeVirtualEndpoints: includeVirtualEndpoints)
+        }
+    }
+
+    /// The endpoints of `engine`; after it shut down, `reopen` is asked for a
+    /// fresh engine every few hundred milliseconds (nil: not yet), which then
+    /// replaces it (as a JACK server that comes back does).
+    package convenience init(engine: any AudioEngine, includeVirtualEndpoints: Bool = false,
+                             reopen: @escaping @Sendable () -> (any AudioEngine)?) {
+        self.init(graph: DeviceGraph.shared(for: engine, reopen: reopen), includeVirtualEndpoints: includeVirtualEndpoints)
+    }
+
+    private init(graph: DeviceGraph, includeVirtualEndpoints: Bool) {
+        self.graph = graph
         includesVirtualEndpoints = includeVirtualEndpoints
-        defaults = DefaultEndpointStore(serverName: engine.serverName)
+        defaults = DefaultEndpointStore(serverName: graph.engine.serverName)
         let initial = computeDefaults()
         state.withLock { $0.effectiveDefaults = initial }
         graphListener = graph.addListener { [weak self] event in self?.handle(event) }
+    }
+
+    private static func jackReopen(serverName: String?) -> DeviceGraph.Reopen {
+        {
+            guard JackAudioEngine.serverAnswers(serverName: serverName) else { return nil }
+            return try? JackAudioEngine.shared(serverName: serverName)
+        }
     }
 
     deinit {
@@ -170,7 +212,7 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
             for endpoint in graph.endpoints(includeVirtual: includesVirtualEndpoints) where endpoint.isPresent {
                 clients.forEach { $0.onPropertyValueChanged(deviceID: endpoint.descriptor.id, key: .audioEngineDeviceFormat) }
             }
-        case .propertyChanged, .connectionsChanged, .serverShutDown:
+        case .propertyChanged, .connectionsChanged, .serverShutDown, .serverReturned:
             break
         }
         reportDefaultChanges(to: clients)

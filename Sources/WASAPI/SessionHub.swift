@@ -25,9 +25,24 @@ import Synchronization
 final class SessionHub: @unchecked Sendable {
     let graph: DeviceGraph
     var engine: any AudioEngine { graph.engine }
+    /// The server's name. It stays when the graph reopens a returned server:
+    /// that is the same name (the graph is found by it).
     let serverName: String
-    /// This process's JACK client UUID: the subject its sessions are published on (0: unknown).
-    let ownUUID: UInt64
+    /// This process's JACK client UUID on the graph's current engine: the
+    /// subject its sessions are published on (0: unknown, or the engine shut down).
+    /// It changes when the server comes back (a new client); records published
+    /// on the old client went with the old server.
+    var ownUUID: UInt64 {
+        let engine = graph.engine
+        return ownSubject.withLock { cached in
+            // A dead engine is not asked (its client's libjack state may be
+            // gone): the subject it had stays, for cleaning up the mirror.
+            if cached.engine == ObjectIdentifier(engine) || engine.isShutDown { return cached.uuid }
+            cached = (ObjectIdentifier(engine), engine.ownSubject ?? 0)
+            return cached.uuid
+        }
+    }
+    private let ownSubject = Mutex<(engine: ObjectIdentifier?, uuid: UInt64)>((nil, 0))
     let executable: String
     let pid: Int32
     let duckingStore: DuckingPreferenceStore
@@ -90,11 +105,11 @@ final class SessionHub: @unchecked Sendable {
         self.graph = graph
         let engine = graph.engine
         serverName = engine.serverName
-        ownUUID = engine.ownSubject ?? 0
         executable = Self.executablePath()
         pid = getpid()
         duckingStore = DuckingPreferenceStore(serverName: serverName)
         mirror = SessionMirror(serverName: serverName)
+        ProcessExit.install()
         var initial = State()
         initial.ducking = duckingStore.load()
         state = Mutex(initial)
@@ -105,9 +120,21 @@ final class SessionHub: @unchecked Sendable {
     deinit {
         if let listener { graph.removeListener(listener) }
         let keys = state.withLock { Array($0.local.keys) }
+        let owner = ownUUID
+        // Metadata is shared state: nothing is written through a client whose
+        // server is gone (or that has no subject), and nothing while the
+        // process exits (the records of a process that is gone are ignored by
+        // every reader, and its client's metadata goes with the client).
+        let writes = !graph.engine.isShutDown && owner != 0 && !ProcessExit.isExiting
         for key in keys {
-            removeValue(key, of: ownUUID)
-            removeValue(SessionMetadata.requestPrefix + key.dropFirst(SessionMetadata.sessionPrefix.count), of: ownUUID)
+            let request = SessionMetadata.requestPrefix + key.dropFirst(SessionMetadata.sessionPrefix.count)
+            if writes {
+                removeValue(key, of: owner)
+                removeValue(request, of: owner)
+            } else {
+                mirror.remove(key, of: owner)
+                mirror.remove(request, of: owner)
+            }
         }
     }
 
@@ -161,6 +188,9 @@ final class SessionHub: @unchecked Sendable {
             disconnect(endpoint: id, reason: .deviceRemoval)
         case .serverShutDown:
             disconnect(endpoint: nil, reason: .serverShutdown)
+        case .serverReturned:
+            // A fresh client on the returned server: reread what its processes publish.
+            resynchronize(raisingEvents: true)
         default:
             break
         }

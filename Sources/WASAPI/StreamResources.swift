@@ -12,7 +12,9 @@ import Synchronization
 /// the audio client goes away.
 final class StreamResources: @unchecked Sendable {
     let graph: DeviceGraph
-    var engine: any AudioEngine { graph.engine }
+    /// The engine the stream lives in, for its lifetime (the graph may move
+    /// on to a fresh engine after a server restart; this stream does not).
+    let engine: any AudioEngine
     let endpoint: EndpointDescriptor
     let direction: StreamSlot.Direction
     let isLoopback: Bool
@@ -52,9 +54,9 @@ final class StreamResources: @unchecked Sendable {
         var autoConnect: Bool
     }
 
-    init(graph: DeviceGraph, request: Request) throws(AudioError) {
+    init(graph: DeviceGraph, engine: any AudioEngine, request: Request) throws(AudioError) {
         self.graph = graph
-        let engine = graph.engine
+        self.engine = engine
         endpoint = request.endpoint
         direction = request.direction
         isLoopback = request.isLoopback
@@ -123,6 +125,9 @@ final class StreamResources: @unchecked Sendable {
         let followsExclusiveUse = !request.isExclusive && !request.isLoopback
         listener = graph.addListener { [weak self] event in
             switch event {
+            case _ where self?.isInvalidated != false:
+                // Invalidated for good: events of a later engine (the server back) are not for it.
+                break
             case .connectionsChanged where isLoopback:
                 self?.mirrorEndpointSources()
             case .propertyChanged(_, ExclusiveLock.changeKey) where followsExclusiveUse,

@@ -56,6 +56,8 @@ struct MonitorCommand: ParsableCommand {
                     throw CommandFailure("the monitor did not stop: JACK's cycles are stuck (a cycle was still in flight after 2 s)")
                 }
                 print("stopped; \(monitor.droppedFrames) frames dropped")
+                // Interrupted: 130 (SIGINT) or 143 (SIGTERM), once the streams are released.
+                try Interruption.check()
             }
         }
     }
@@ -63,18 +65,5 @@ struct MonitorCommand: ParsableCommand {
 
 /// Blocks until SIGINT or SIGTERM arrives, or `seconds` pass (nil: no limit).
 func waitForInterruption(seconds: Double?) {
-    let stop = DispatchSemaphore(value: 0)
-    let sources = [SIGINT, SIGTERM].map { number in
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { stop.signal() }
-        source.resume()
-        return source
-    }
-    if let seconds {
-        _ = stop.wait(timeout: .now() + seconds)
-    } else {
-        stop.wait()
-    }
-    sources.forEach { $0.cancel() }
+    Interruption.wait(seconds: seconds)
 }

@@ -196,6 +196,7 @@ struct Play: ParsableCommand {
         try client.start()
         let pollMicroseconds = UInt32(max(1, bufferMs / 4) * 1000)
         func waitForSpace() throws {
+            try Interruption.check()
             if drive == .event {
                 switch event.wait(timeoutMilliseconds: 2000) {
                 case .signaled:
@@ -218,6 +219,7 @@ struct Play: ParsableCommand {
         // Let the buffered frames play out before stopping.
         let drainDeadline = Date().addingTimeInterval(Double(bufferMs) / 1000 + 2)
         while try client.getCurrentPadding() > 0 && Date() < drainDeadline {
+            try Interruption.check()
             if drive == .event {
                 // A failed wait falls back to sleeping: the drain has a deadline anyway.
                 if case .failed = event.wait(timeoutMilliseconds: 100) { usleep(pollMicroseconds) }

@@ -110,6 +110,7 @@ struct Record: ParsableCommand {
         var stalled = false
         while frames < wanted {
             if Date() > deadline { stalled = true; break }
+            try Interruption.check()
             usleep(10_000)
             while frames < wanted, let packet = try capture.getBuffer() {
                 let take = min(packet.frames, wanted - frames)

@@ -22,6 +22,7 @@ struct WasapiJack: ParsableCommand {
             handler.logLevel = verbose ? .debug : .warning
             return handler
         }
+        Interruption.install()
         main(nil)
     }
 }

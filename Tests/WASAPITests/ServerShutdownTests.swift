@@ -25,6 +25,62 @@ struct ServerShutdownTests {
     }
 }
 
+extension ServerShutdownTests {
+    /// Its own fixed name (started again below, so no registry entry is left).
+    static let reopenServerName = "wasapi-crash-reopen"
+
+    @Test("an existing enumerator sees the endpoints return when the server comes back under the same name, and streams on it run on the new server while the old stream stays invalidated")
+    func existingEnumeratorFollowsRestart() async throws {
+        try await withJackLibrary {
+            await #expect(processExitsWith: .success, "the child records each wrong answer as an issue") {
+                exitChild(try await existingEnumeratorScenario())
+            }
+        }
+    }
+}
+
+private func existingEnumeratorScenario() async throws -> [String] {
+    var failures: [String] = []
+    let name = ServerShutdownTests.reopenServerName
+    let server = try JackServerProcess.start(.init(name: name))
+    let enumerator = try MMDeviceEnumerator(serverName: name)
+    let notifications = RecordingNotificationClient()
+    try enumerator.registerEndpointNotificationCallback(notifications)
+    let renderID = try enumerator.getDefaultAudioEndpoint(.render, role: .console).id
+    let (old, _, oldEvent) = try startEventDrivenRender(on: try enumerator.getDefaultAudioEndpoint(.render, role: .console))
+    if oldEvent.wait(timeoutMilliseconds: 2_000) != .signaled { failures.append("the first stream did not run") }
+
+    server.crash()
+    let gone = await notifications.wait(seconds: 5) { $0.contains(.state(renderID, .notPresent)) }
+    if !gone { failures.append("no NOTPRESENT for \(renderID) after the kill: \(notifications.recorded)") }
+
+    let again = try JackServerProcess.start(.init(name: name))
+    defer { again.stop() }
+    let back = await notifications.wait(seconds: 5) { calls in
+        calls.lastIndex(of: .state(renderID, .active)).map { active in
+            calls.lastIndex(of: .state(renderID, .notPresent)).map { $0 < active } ?? true
+        } ?? false
+    }
+    if !back { failures.append("no ACTIVE for \(renderID) within 5 s of the restart: \(notifications.recorded)") }
+    do {
+        let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+        if device.id != renderID { failures.append("the default render endpoint is \(device.id), not \(renderID)") }
+        if device.state != .active { failures.append("the endpoint is \(device.state) after the restart") }
+        let (next, _, nextEvent) = try startEventDrivenRender(on: device)
+        if nextEvent.wait(timeoutMilliseconds: 2_000) != .signaled { failures.append("a stream on the same enumerator did not run after the restart") }
+        _ = try next.stop()
+    } catch {
+        failures.append("after the restart, on the same enumerator: \(error)")
+    }
+    do {
+        _ = try old.getCurrentPadding()
+        failures.append("the stream from before the kill works again")
+    } catch {
+        if error.code != .AUDCLNT_E_DEVICE_INVALIDATED { failures.append("the old stream: \(error)") }
+    }
+    return failures
+}
+
 private func killAndRestartScenario() async throws -> [String] {
     var failures: [String] = []
     let name = ServerShutdownTests.serverName
