@@ -11,3 +11,5 @@ echo "== release build (checks every @_noLocks function)"
 swift build -c release
 echo "== tests (release: what ships, and fast enough for the real-time tests on small machines)"
 swift test -c release
+echo "== sanitizers (ThreadSanitizer and AddressSanitizer passes, debug builds)"
+bash scripts/sanitizers.sh

@@ -135,6 +135,15 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// engine bound with ``bindPlane(_:to:)``. Process thread only.
     @_noLocks
     public func process(frames: UInt32, nanoseconds: UInt64) {
+        // Local copies of the pointer fields that mutating calls go through.
+        // `pipeline.pointee.render(...)` on the field itself is an inout
+        // access rooted at the field, which ThreadSanitizer records as a
+        // write of the slot's `pipeline` word while an application thread
+        // reads that word (IAudioStreamVolume publishing through it). The
+        // word is a `let` that nothing writes after Initialize; through a
+        // local the access is rooted on this thread's stack. Same code in
+        // release builds.
+        let pipeline = self.pipeline, ring = self.ring
         let count = Int(frames)
         guard running.load(ordering: .acquiring), count <= pipeline.pointee.configuration.maxCycleFrames else {
             if direction == .render { silence(frames: count) }
@@ -175,6 +184,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
 
     @_noLocks
     private func capture(frames: Int, nanoseconds: UInt64) {
+        let pipeline = self.pipeline, ring = self.ring, packets = self.packets  // see process(frames:nanoseconds:)
         let position = streamPosition.load(ordering: .relaxed)
         guard !usesPackets || packets.pointee.hasSpace() else {
             // No room to describe a packet: drop the cycle as an overrun.

@@ -95,8 +95,13 @@ extension JackClient {
     static func visitAllProperties(_ body: (UInt64, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void) {
         var descriptions: UnsafeMutablePointer<jack_description_t>?
         let count = jack_get_all_properties(&descriptions)
-        guard count > 0, let descriptions else { return }
+        // jackd2 allocates the array (room for 8) before it counts, and hands
+        // it out even when it found nothing: free it whatever the count
+        // (LeakSanitizer found 256 bytes lost per scan of a server without
+        // metadata).
+        guard let descriptions else { return }
         defer { jack_free(descriptions) }
+        guard count > 0 else { return }
         for index in 0..<Int(count) {
             let description = descriptions.advanced(by: index)
             defer { jack_free_description(description, 0) }
