@@ -248,8 +248,23 @@ public final class JackClient: @unchecked Sendable {
         }
         ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
-        state.withLock { $0.installed.removeAll() }
+        let kept = state.withLock { state -> [any AnyObject & Sendable] in
+            defer { state.installed.removeAll() }
+            guard isShutDown else { return [] }
+            // The handle was not closed, so JACK's process thread lives on: it
+            // may be inside its last cycle, and it runs cycles again when a
+            // server of the same name starts (the chaos test saw one run on a
+            // freed slot: a crash in ProcessGraph.runStreams). Withdraw every
+            // slot, and keep the graph and the slots for the process's life.
+            for token in state.installed.keys { graph.pointer.pointee.withdraw(token) }
+            return [graph] + Array(state.installed.values) + state.leaked
+        }
+        if !kept.isEmpty { Self.keptAfterShutdown.withLock { $0 += kept } }
     }
+
+    /// What clients of servers that went away left to their still-living
+    /// process threads (see ``close()``): never freed.
+    private static let keptAfterShutdown = Mutex<[any AnyObject & Sendable]>([])
 
     // MARK: Streams
 
