@@ -242,31 +242,14 @@ public final class JackClient: @unchecked Sendable {
         // Once the server dropped the client, libjack may have torn down its
         // process-wide state (a later failed jack_client_open does): closing
         // the dead handle would touch freed memory, so it is left alone.
-        var closed = false
         if !isShutDown {
             jack_deactivate(handle)
-            closed = jack_client_close(handle) == 0
+            jack_client_close(handle)
         }
         ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
-        let kept = state.withLock { state -> [any AnyObject & Sendable] in
-            defer { state.installed.removeAll() }
-            for token in state.installed.keys { graph.pointer.pointee.withdraw(token) }
-            // A close that failed (the server died under it) may leave the thread too.
-            guard isShutDown || !closed else { return [] }
-            // The handle was not closed, so JACK's process thread lives on: it
-            // may be inside its last cycle, and it runs cycles again when a
-            // server of the same name starts (the chaos test saw one run on a
-            // freed slot: a crash in ProcessGraph.runStreams). Withdraw every
-            // slot, and keep the graph and the slots for the process's life.
-            return [graph] + Array(state.installed.values) + state.leaked
-        }
-        if !kept.isEmpty { Self.keptAfterShutdown.withLock { $0 += kept } }
+        state.withLock { $0.installed.removeAll() }
     }
-
-    /// What clients of servers that went away left to their still-living
-    /// process threads (see ``close()``): never freed.
-    private static let keptAfterShutdown = Mutex<[any AnyObject & Sendable]>([])
 
     // MARK: Streams
 

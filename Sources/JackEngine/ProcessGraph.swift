@@ -37,13 +37,6 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// The ``requestedEpoch`` the last finished cycle read at its start.
     /// Only the process thread writes it.
     let acknowledgedEpoch = Atomic<UInt64>(0)
-    /// Cycles begun and cycles finished, each stored by the process thread
-    /// alone (plain stores, no locked instruction): they differ while a cycle
-    /// runs. A client shut down (the server killed) may still be inside its
-    /// last cycle when the shutdown callback, on another thread, marks it
-    /// dead; found by the chaos test (a slot freed under that cycle).
-    let cyclesStarted = Atomic<UInt64>(0)
-    let cyclesFinished = Atomic<UInt64>(0)
     /// The last cycle's clock: see ``CycleClock``.
     let clock = SeqlockCell(wordCount: CycleClock.wordCount)
     /// xruns JACK reported to this client.
@@ -96,20 +89,7 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
         let target = requestedEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
         var waited = 0
         while acknowledgedEpoch.load(ordering: .acquiring) < target {
-            // No new cycle is expected once the client is inactive or shut
-            // down, but one begun before may still be running (the server
-            // killed mid-cycle): only a graph with no cycle in flight, twice
-            // over 1 ms (a cycle beginning at the first look has published
-            // that it began by the second), is quiescent.
-            if !isRunning() {
-                let started = cyclesStarted.load(ordering: .acquiring)
-                if cyclesFinished.load(ordering: .acquiring) == started {
-                    usleep(1000)
-                    waited += 10
-                    if cyclesStarted.load(ordering: .acquiring) == started
-                        && cyclesFinished.load(ordering: .acquiring) == started { return true }
-                }
-            }
+            if !isRunning() { return true }
             if waited >= timeoutMilliseconds * 10 { return false }
             usleep(100)
             waited += 1
@@ -129,8 +109,6 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// it sees what the control thread changed before raising it.
     @_noLocks @inline(__always)
     func runCycle(frames: UInt32) {
-        let cycle = cyclesStarted.load(ordering: .relaxed) &+ 1
-        cyclesStarted.store(cycle, ordering: .releasing)
         let epoch = requestedEpoch.load(ordering: .acquiring)
         let streamEnd = streams.end()
         // The walk is written twice on purpose: where nothing follows it, the
@@ -142,7 +120,6 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
             runStreams(upTo: streamEnd, frames: frames)
         }
         acknowledgedEpoch.store(epoch, ordering: .releasing)
-        cyclesFinished.store(cycle, ordering: .releasing)
     }
 
     /// The in-callback slots' part of a cycle.

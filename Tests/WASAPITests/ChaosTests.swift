@@ -36,7 +36,7 @@ struct ChaosTests {
     /// tools it runs) and the counter stream (its own child, on the steady
     /// server) never share a process.
     ///
-    /// Opt-in for now (`WASAPI_JACK_CHAOS_SECONDS=N`): it still finds a crash
+    /// Opt-in for now (`WASAPI_JACK_CHAOS_SECONDS=N`): it finds a crash
     /// (a range trap in `ProcessGraph.runStreams` on a stream slot's
     /// `portCount`, i.e. a freed slot reached by JACK's process thread after
     /// kills and restarts) and a `wasapi-jack endpoint-volume` left blocked on
