@@ -224,17 +224,10 @@ private func steadyCounterChild() async throws -> [String] {
     defer { server.stop() }
     let enumerator = try MMDeviceEnumerator(serverName: server.name)
     let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
-    let client = try device.activateAudioClient()
+    let (client, render, event, loopback, capture) = try eventRenderWithLoopback(on: device, bufferDuration: 1_000_000)
     let mix = try client.getMixFormat()
     guard mix.channels == 2, mix.bitsPerSample == 32 else { return ["unexpected mix format \(mix)"] }
-    try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 1_000_000, format: mix)
-    let event = try RealtimeEvent()
-    try client.setEventHandle(event)
-    let render = try client.getRenderClient()
     let bufferFrames = try client.getBufferSize()
-    let loopback = try device.activateAudioClient()
-    try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
-    let capture = try loopback.getCaptureClient()
     try loopback.start()
 
     let written = Atomic<Int>(0)
@@ -530,6 +523,16 @@ final class ChaosWorker: @unchecked Sendable {
         }
     }
 
+    /// Lets go of the stream and its services (their deinits run here, maybe on a dead server).
+    private func dropStream() {
+        render = nil
+        capture = nil
+        heldRenderFrames = nil
+        heldPacket = nil
+        client = nil
+        isInitialized = false
+    }
+
     private func dropAll(enumeratorToo: Bool) {
         call("release objects") { () throws(AudioError) in
             if let listener, let enumerator { try? enumerator.unregisterEndpointNotificationCallback(listener) }
@@ -537,12 +540,7 @@ final class ChaosWorker: @unchecked Sendable {
             listener = nil
             sessionEvents = nil
             sessionControl = nil
-            render = nil
-            capture = nil
-            heldRenderFrames = nil
-            heldPacket = nil
-            client = nil
-            isInitialized = false
+            dropStream()
             event = nil
             device = nil
             if enumeratorToo { enumerator = nil }
@@ -711,14 +709,7 @@ final class ChaosWorker: @unchecked Sendable {
             call("event wait \(timeout) ms") { () throws(AudioError) in _ = event.wait(timeoutMilliseconds: timeout) }
         case 20:
             // Let go of the stream (its deinit runs here, maybe on a dead server).
-            call("release IAudioClient") { () throws(AudioError) in
-                render = nil
-                capture = nil
-                heldRenderFrames = nil
-                heldPacket = nil
-                client = nil
-                isInitialized = false
-            }
+            call("release IAudioClient") { () throws(AudioError) in dropStream() }
         case 21:
             if Int.random(in: 0..<4, using: &random) == 0 { dropAll(enumeratorToo: true) }
         default:

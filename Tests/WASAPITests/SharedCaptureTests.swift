@@ -89,16 +89,9 @@ struct PeriodChangeTests {
         try await withJackServer { server in
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
-            let client = try device.activateAudioClient()
-            let mix = try client.getMixFormat()
-            try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 1_000_000, format: mix)
-            let event = try RealtimeEvent()
-            try client.setEventHandle(event)
-            let render = try client.getRenderClient()
+            let (client, render, event, loopback, capture) = try eventRenderWithLoopback(on: device, bufferDuration: 1_000_000)
             let bufferFrames = try client.getBufferSize()
-            let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
-            let recording = LoopbackRecording(try loopback.getCaptureClient())
+            let recording = LoopbackRecording(capture)
             try loopback.start()
             #expect(try client.getDevicePeriod().defaultPeriod == 13_334, "64 frames at 48 kHz")
 

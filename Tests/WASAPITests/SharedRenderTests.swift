@@ -125,18 +125,9 @@ struct SharedRenderTests {
         try await withJackServer { server in
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
-            let client = try device.activateAudioClient()
-            let mix = try client.getMixFormat()
-            #expect(try client.isFormatSupported(.shared, format: mix) == .supported)
-            try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: 200_000, format: mix)
-            let event = try RealtimeEvent()
-            try client.setEventHandle(event)
-            let render = try client.getRenderClient()
+            let (client, render, event, loopback, capture) = try eventRenderWithLoopback(on: device, bufferDuration: 200_000)
+            #expect(try client.isFormatSupported(.shared, format: client.getMixFormat()) == .supported)
             let bufferFrames = try client.getBufferSize()
-
-            let loopback = try device.activateAudioClient()
-            try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
-            let capture = try loopback.getCaptureClient()
             let recording = LoopbackRecording(capture)
             try loopback.start()
 
@@ -241,4 +232,19 @@ final class CounterSource: @unchecked Sendable {
         try render.releaseBuffer(frames: count)
         return true
     }
+}
+
+/// An event-driven shared render stream on `device` with the mix format and
+/// its event set, and a loopback capture of the same endpoint (5 s buffer),
+/// neither started: what the bit-exact counter tests play through.
+func eventRenderWithLoopback(on device: MMDevice, bufferDuration: ReferenceTime) throws
+    -> (client: AudioClient, render: AudioRenderClient, event: RealtimeEvent, loopback: AudioClient, capture: AudioCaptureClient) {
+    let client = try device.activateAudioClient()
+    let mix = try client.getMixFormat()
+    try client.initialize(shareMode: .shared, streamFlags: [.eventCallback], bufferDuration: bufferDuration, format: mix)
+    let event = try RealtimeEvent()
+    try client.setEventHandle(event)
+    let loopback = try device.activateAudioClient()
+    try loopback.initialize(shareMode: .shared, streamFlags: [.loopback], bufferDuration: 50_000_000, format: mix)
+    return (client, try client.getRenderClient(), event, loopback, try loopback.getCaptureClient())
 }
