@@ -97,6 +97,11 @@ public final class JackClient: @unchecked Sendable {
 
     // MARK: Server facts
 
+    /// The server this process's open JACK clients are on (nil: none is open).
+    /// libjack serves one server per process; a client on another server can
+    /// be opened once this is nil (tests wait for it between servers).
+    public static var serverInUse: String? { ServerRegistry.serverInUse }
+
     /// The server's sample rate in Hz.
     public var sampleRate: Int { withHandle { Int(jack_get_sample_rate($0)) } ?? 0 }
     /// The server's period (buffer size) in frames.

@@ -34,6 +34,9 @@ enum ServerRegistry {
         return resolved
     }
 
+    /// The server this process's open clients are on, if any.
+    static var serverInUse: String? { pinned.withLock { $0?.name } }
+
     /// Counts one client fewer on `resolvedName`.
     static func checkOut(_ resolvedName: String) {
         pinned.withLock { pinned in

@@ -39,12 +39,21 @@ public func withJackLibrary<Result: Sendable>(_ body: () async throws -> Result)
     await JackLibraryGate.shared.enter()
     do {
         let result = try await body()
-        await JackLibraryGate.shared.leave()
+        await releaseJackLibrary()
         return result
     } catch {
-        await JackLibraryGate.shared.leave()
+        await releaseJackLibrary()
         throw error
     }
+}
+
+/// Lets the next test in: once every JACK client of this one has closed (an
+/// engine may be released a moment after its test returns, on its own
+/// control thread), so that the next test may open a client on another
+/// server. Bounded: after 5 s the next test goes ahead and reports what it finds.
+private func releaseJackLibrary() async {
+    try? await waitUntil(seconds: 5) { JackClient.serverInUse == nil }
+    await JackLibraryGate.shared.leave()
 }
 
 /// A FIFO async lock: waiters suspend (they do not block a thread).
