@@ -178,6 +178,14 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     @_noLocks
     public func raiseDueEvent() {
         guard eventDue.exchange(false, ordering: .relaxed) else { return }
+        raiseEvent()
+    }
+
+    /// Raises the stream's event now, if one is set (the process thread after
+    /// a cycle; a control thread when the stream is invalidated, to wake its
+    /// waiter). Any thread; `@_noLocks`.
+    @_noLocks
+    public func raiseEvent() {
         let descriptor = eventDescriptor.load(ordering: .acquiring)
         if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
     }

@@ -132,7 +132,7 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
     public func removeProperty(_ key: String, of subject: UInt64) -> Bool { client.removeProperty(key, of: subject) }
 
     public func properties(withKeyPrefix prefix: String) -> [MetadataProperty] {
-        client.properties(withKeyPrefix: prefix).map { MetadataProperty(subject: $0.subject, key: $0.key, value: $0.value) }
+        client.properties(withKeyPrefix: prefix)
     }
 
     // MARK: Reopening

@@ -79,12 +79,12 @@ extension JackClient {
 
     /// Every property on the server whose key starts with `prefix`, values
     /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call.
-    public func properties(withKeyPrefix prefix: String) -> [(subject: UInt64, key: String, value: String)] {
-        var found: [(subject: UInt64, key: String, value: String)] = []
+    public func properties(withKeyPrefix prefix: String) -> [MetadataProperty] {
+        var found: [MetadataProperty] = []
         JackClient.visitAllProperties { subject, key, data in
             let name = MetadataLimits.sanitise(key)
             guard name.hasPrefix(prefix) else { return }
-            found.append((subject, name, MetadataLimits.sanitise(data)))
+            found.append(MetadataProperty(subject: subject, key: name, value: MetadataLimits.sanitise(data)))
         }
         return found
     }

@@ -55,9 +55,9 @@ extension AudioClient {
     ///   client, or JACK refused the property).
     @discardableResult
     func announceExclusiveChange() -> Bool {
-        // No announcement through an engine whose server is gone (its
-        // engines recheck on the shutdown) or while the process exits.
-        guard !engine.isShutDown, !ProcessExit.isExiting, let subject = engine.ownSubject else { return false }
+        // The engine writes nothing through a client its server dropped (the
+        // other engines recheck on the shutdown) nor while the process exits.
+        guard let subject = engine.ownSubject else { return false }
         return engine.setProperty(ExclusiveLock.changeKey, of: subject, to: "\(engine.nowNanoseconds)")
     }
 }

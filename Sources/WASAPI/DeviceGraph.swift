@@ -10,7 +10,7 @@ import Synchronization
 /// Endpoints are kept once seen: when their ports vanish they stay in the
 /// model as not present, and become present again when the ports return.
 ///
-/// One graph per engine (``shared(for:reopen:)``), or per JACK server name
+/// One graph per engine (``shared(for:)``), or per JACK server name
 /// (``shared(key:open:reopen:)``), alive while anyone holds it.
 ///
 /// After the engine shut down (the server went away), a graph given a
@@ -65,11 +65,12 @@ final class DeviceGraph: @unchecked Sendable {
     private let core: Core
     private let thread: ControlThread
 
-    /// The graph of `engine`, made on first use (by the engine's identity).
-    static func shared(for engine: any AudioEngine, reopen: Reopen? = nil) -> DeviceGraph {
+    /// The graph of `engine`, made on first use (by the engine's identity);
+    /// it is never reopened.
+    static func shared(for engine: any AudioEngine) -> DeviceGraph {
         // The identity check: a key of an engine that was replaced and freed may name a new object.
         graphs.value(for: .engine(ObjectIdentifier(engine)), reuse: { $0.engine === engine }) {
-            DeviceGraph(engine: engine, reopen: reopen)
+            DeviceGraph(engine: engine, reopen: nil)
         }
     }
 

@@ -71,14 +71,6 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
         }
     }
 
-    /// The endpoints of `engine`; after it shut down, `reopen` is asked for a
-    /// fresh engine every few hundred milliseconds (nil: not yet), which then
-    /// replaces it (as a JACK server that comes back does).
-    package convenience init(engine: any AudioEngine, includeVirtualEndpoints: Bool = false,
-                             reopen: @escaping @Sendable () -> (any AudioEngine)?) {
-        self.init(graph: DeviceGraph.shared(for: engine, reopen: reopen), includeVirtualEndpoints: includeVirtualEndpoints)
-    }
-
     private init(graph: DeviceGraph, includeVirtualEndpoints: Bool) {
         self.graph = graph
         includesVirtualEndpoints = includeVirtualEndpoints

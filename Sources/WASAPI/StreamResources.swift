@@ -209,8 +209,7 @@ final class StreamResources: @unchecked Sendable {
     func invalidate() {
         guard !invalidated.exchange(true, ordering: .acquiringAndReleasing) else { return }
         slot.pointer.pointee.running.store(false, ordering: .releasing)
-        let descriptor = slot.pointer.pointee.eventDescriptor.load(ordering: .acquiring)
-        if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
+        slot.pointer.pointee.raiseEvent()
     }
 
     /// Throws AUDCLNT_E_DEVICE_INVALIDATED (and invalidates the stream for
