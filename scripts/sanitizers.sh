@@ -31,7 +31,14 @@ echo "== ThreadSanitizer: RealtimeTests and the simulated-engine WASAPI suites"
 timeout 1500 swift test --sanitize=thread --scratch-path .build-tsan -Xswiftc -DWASAPI_JACK_TSAN \
     --disable-xctest --filter "RealtimeTests|$SIMULATED"
 
-JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests'
-echo "== AddressSanitizer: RealtimeTests, PCMTests, the simulated-engine WASAPI suites, libsndfile through the tool, JACK suites"
+echo "== AddressSanitizer: RealtimeTests, PCMTests, the simulated-engine WASAPI suites, libsndfile through the tool"
 timeout 1500 swift test --sanitize=address --scratch-path .build-asan \
-    --disable-xctest --filter "RealtimeTests|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile|$JACK"
+    --disable-xctest --filter "RealtimeTests|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile"
+
+# The JACK suites one test at a time: under ASan a real server's cycles are
+# slower, and alongside the CPU-bound suites above the session-lifecycle
+# test once saw its own session's events out of order (see docs: Testing notes).
+JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests'
+echo "== AddressSanitizer: JACK suites (the libjack boundary: metadata, ports, streams), serially"
+timeout 1500 swift test --sanitize=address --scratch-path .build-asan --skip-build --no-parallel \
+    --disable-xctest --filter "$JACK"
