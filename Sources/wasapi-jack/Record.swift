@@ -26,7 +26,7 @@ struct Record: ParsableCommand {
     @Flag(help: "Record what a render endpoint plays (loopback capture).")
     var loopback = false
 
-    @Option(help: "Seconds to record.")
+    @Option(help: "Seconds to record; SIGINT or SIGTERM ends the recording early, with the file complete.")
     var seconds: Double = 5
 
     @Option(help: "Sample format of the file: s16, s24, s32 or f32.")
@@ -108,9 +108,10 @@ struct Record: ParsableCommand {
         try client.start()
         let deadline = Date().addingTimeInterval(seconds + 5)
         var stalled = false
-        while frames < wanted {
+        // A signal ends the recording like the last frame would: the file is
+        // finished (its sizes written) before the command exits 128 + signal.
+        while frames < wanted, Interruption.signalNumber == nil {
             if Date() > deadline { stalled = true; break }
-            try Interruption.check()
             usleep(10_000)
             while frames < wanted, let packet = try capture.getBuffer() {
                 let take = min(packet.frames, wanted - frames)
@@ -136,8 +137,13 @@ struct Record: ParsableCommand {
                                  + "(is the JACK server running its cycles?); '\(file)' holds what arrived")
         }
         let source = loopback ? "loopback of \(endpoint.id)" : endpoint.id
-        return String(format: "recorded %d frames (%.2f s) of %@ from %@ to %@; %d discontinuities, %d silent packets, %d xruns",
-                      frames, Double(frames) / Double(rate), fileFormat.description, source, file,
-                      discontinuities, silentPackets, Int(xruns))
+        let summary = String(format: "recorded %d frames (%.2f s) of %@ from %@ to %@; %d discontinuities, %d silent packets, %d xruns",
+                             frames, Double(frames) / Double(rate), fileFormat.description, source, file,
+                             discontinuities, silentPackets, Int(xruns))
+        if let signal = Interruption.signalNumber {
+            print("interrupted: " + summary)
+            throw ExitCode(128 + signal)
+        }
+        return summary
     }
 }
