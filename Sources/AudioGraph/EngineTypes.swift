@@ -71,8 +71,6 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case activationFailed(code: Int32)
     /// The client is closed, or the server went away.
     case clientClosed
-    /// The process runs as many streams as the engine's table holds.
-    case tooManyStreams(limit: Int)
     /// This process already talks to another server, and the engine's
     /// library allows one per process.
     case otherServerInUse(inUse: String, requested: String)
@@ -98,8 +96,6 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .otherServerInUse(inUse, requested):
             return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
                 + "so '\(requested)' cannot be opened until those clients close"
-        case let .tooManyStreams(limit):
-            return "all \(limit) stream slots of this process are in use"
         }
     }
 }

@@ -51,7 +51,12 @@ public final class JackClient: @unchecked Sendable {
         var installed: [InstalledSlot: any AnyObject & Sendable] = [:]
         /// Slots whose last cycle never finished (a hung server): never freed.
         var leaked: [any AnyObject & Sendable] = []
+        /// Slot tables outgrown while cycles were stuck: never freed either.
+        var leakedTables: [RetiredTable] = []
     }
+
+    /// A slot table replaced by a larger one, on its way to being freed.
+    private struct RetiredTable: @unchecked Sendable { let entries: UnsafeMutablePointer<SlotTable.Entries> }
 
     /// Opens a client on `serverName` (nil: the default server, or
     /// `$JACK_DEFAULT_SERVER`).
@@ -260,7 +265,8 @@ public final class JackClient: @unchecked Sendable {
 
     /// Hands `slot` to the process callback; it runs from the next cycle on.
     /// - Returns: the token for ``uninstall(_:)``.
-    /// - Throws: ``EngineError/tooManyStreams(limit:)`` when the table is full.
+    /// The number of streams has no limit but JACK's own on ports: a full
+    /// slot table is replaced by a larger one.
     public func install(_ slot: RealtimeBox<StreamSlot>) throws(EngineError) -> InstalledSlot {
         try install(slot, kind: .stream, pointer: UnsafeMutableRawPointer(slot.pointer))
     }
@@ -273,20 +279,28 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
-    /// Publishes `pointer` after `prepare` has seen the open handle.
+    /// Publishes `pointer` after `prepare` has seen the open handle. When the
+    /// table had to grow, the table it outgrew is freed once no cycle can
+    /// still walk it (kept forever if cycles are stuck).
     private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind, pointer: UnsafeMutableRawPointer,
                          prepare: (OpaquePointer) -> Void = { _ in }) throws(EngineError) -> InstalledSlot {
-        let result = state.withLock { state -> Result<InstalledSlot, EngineError> in
+        let result = state.withLock { state -> Result<(InstalledSlot, RetiredTable?), EngineError> in
             guard let handle = state.handle else { return .failure(.clientClosed) }
             prepare(handle.raw)
-            guard let index = graph.pointer.pointee.publish(pointer, kind: kind) else {
-                return .failure(.tooManyStreams(limit: ProcessGraph.capacity(of: kind)))
-            }
-            let token = InstalledSlot(kind: kind, index: index)
+            let published = graph.pointer.pointee.publish(pointer, kind: kind)
+            let token = InstalledSlot(kind: kind, index: published.index)
             state.installed[token] = box
-            return .success(token)
+            return .success((token, published.retired.map(RetiredTable.init)))
         }
-        return try result.get()
+        let (token, retired) = try result.get()
+        if let retired {
+            if waitForCyclesInFlight() {
+                SlotTable.free(retired.entries)
+            } else {
+                state.withLock { $0.leakedTables.append(retired) }
+            }
+        }
+        return token
     }
 
     /// Withdraws an installed slot and returns once the process callback can
@@ -330,12 +344,16 @@ public final class JackClient: @unchecked Sendable {
     }
 
     /// The latency range JACK reports for `port` in `mode` (frames; zero
-    /// until the port is connected). Control path.
+    /// until the port is connected). Control path, called per
+    /// `IAudioClock::GetPosition`: it reads the port's own record and takes
+    /// no client lock, so `port` must be registered on this client, which
+    /// must not be closed meanwhile (the stream that owns the port keeps its
+    /// engine, and so the client, open). Nothing is read once the server
+    /// went away (libjack may have torn the port down).
     public func latencyRange(of port: EnginePort, playback: Bool) -> ClosedRange<Int> {
+        guard !isShutDown else { return 0...0 }
         var range = jack_latency_range_t(min: 0, max: 0)
-        _ = withHandle { _ in
-            jack_port_get_latency_range(port.jack, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
-        }
+        jack_port_get_latency_range(port.jack, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
         return Int(range.min)...Int(max(range.min, range.max))
     }
 

@@ -8,29 +8,32 @@ import Synchronization
 /// freed after `jack_client_close`, reached through the callbacks' `void *`
 /// argument: no Swift reference is retained or released on JACK's threads.
 ///
-/// - The process callback walks two fixed ``SlotTable``s: in-callback slots
+/// - The process callback walks two ``SlotTable``s: in-callback slots
 ///   (``CallbackSlot``, run first) and stream slots (``StreamSlot``). A
 ///   control thread publishes a slot by storing its pointer (release); it
 ///   withdraws one by storing nil and then waiting until every cycle that may
 ///   have loaded the old pointer has finished (``requestedEpoch`` /
-///   ``acknowledgedEpoch``), before the slot's memory is freed.
+///   ``acknowledgedEpoch``), before the slot's memory is freed. A full table
+///   is replaced by one twice as large the same way: the new table's pointer
+///   is published, and the old one freed after that wait. No limit but
+///   JACK's own on ports.
 /// - Each cycle publishes the cycle clock (``clock``) for `IAudioClock`.
 /// - The shutdown and xrun callbacks only record what happened in atomics.
 ///
 /// Thread safety: see each member. The struct lives in a ``RealtimeBox`` owned
 /// by ``JackClient``.
 struct ProcessGraph: ~Copyable, @unchecked Sendable {
-    /// The most WASAPI streams one process can run at once.
-    static let streamCapacity = 256
-    /// The most in-callback streams one process can run at once.
-    static let callbackCapacity = 32
+    /// Stream slots before the table first grows.
+    static let initialStreamCapacity = 64
+    /// In-callback slots before the table first grows.
+    static let initialCallbackCapacity = 8
 
     /// The JACK client; set once before activation.
     let client: Atomic<OpaquePointer?> = Atomic(nil)
     /// ``StreamSlot`` pointers.
-    let streams = SlotTable(capacity: ProcessGraph.streamCapacity)
+    let streams = SlotTable(initialCapacity: ProcessGraph.initialStreamCapacity)
     /// ``CallbackSlot`` pointers.
-    let callbacks = SlotTable(capacity: ProcessGraph.callbackCapacity)
+    let callbacks = SlotTable(initialCapacity: ProcessGraph.initialCallbackCapacity)
     /// Raised by a control thread after a change the process thread must
     /// see (a withdrawn slot, a stopped stream); read at the start of a cycle.
     let requestedEpoch = Atomic<UInt64>(0)
@@ -50,14 +53,12 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
 
     // MARK: Control side
 
-    /// The size of the table for slots of `kind`.
-    static func capacity(of kind: InstalledSlot.Kind) -> Int {
-        kind == .stream ? streamCapacity : callbackCapacity
-    }
-
     /// Publishes a slot of `kind` (a ``StreamSlot`` or ``CallbackSlot``
-    /// pointer) and returns its index, or nil when the table is full.
-    func publish(_ slot: UnsafeMutableRawPointer, kind: InstalledSlot.Kind) -> Int? {
+    /// pointer) and returns its index, and the table it outgrew, if it grew:
+    /// free that with ``SlotTable/free(_:)`` once ``waitForCyclesInFlight(timeoutMilliseconds:isRunning:)``
+    /// returned true.
+    func publish(_ slot: UnsafeMutableRawPointer,
+                 kind: InstalledSlot.Kind) -> (index: Int, retired: UnsafeMutablePointer<SlotTable.Entries>?) {
         switch kind {
         case .stream: streams.publish(slot)
         case .callback: callbacks.publish(slot)
@@ -110,14 +111,15 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     @_noLocks @inline(__always)
     func runCycle(frames: UInt32) {
         let epoch = requestedEpoch.load(ordering: .acquiring)
-        let streamEnd = streams.end()
+        let streamTable = streams.current()
+        let streamEnd = streamTable.pointee.end()
         // The walk is written twice on purpose: where nothing follows it, the
         // compiler keeps its state in registers (measured in MonitorBenchmarks).
         if streamEnd == 0 {
             runCallbackSlots(frames: frames)
         } else {
             runCallbackSlots(frames: frames)
-            runStreams(upTo: streamEnd, frames: frames)
+            runStreams(streamTable, upTo: streamEnd, frames: frames)
         }
         acknowledgedEpoch.store(epoch, ordering: .releasing)
     }
@@ -125,8 +127,9 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// The in-callback slots' part of a cycle.
     @_noLocks @inline(__always)
     private func runCallbackSlots(frames: UInt32) {
-        for index in 0..<callbacks.end() {
-            if let slot = callbacks.entry(at: index) {
+        let table = callbacks.current()
+        for index in 0..<table.pointee.end() {
+            if let slot = table.pointee.entry(at: index) {
                 slot.assumingMemoryBound(to: CallbackSlot.self).pointee.process(frames: frames)
             }
         }
@@ -137,7 +140,7 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// taken from jack_get_cycle_times: JACK's cycle times are a filtered
     /// estimate that can step backwards after an xrun.
     @_noLocks
-    private func runStreams(upTo end: Int, frames: UInt32) {
+    private func runStreams(_ table: UnsafeMutablePointer<SlotTable.Entries>, upTo end: Int, frames: UInt32) {
         if let handle = client.load(ordering: .acquiring) {
             let times = trustedCycleTimes(handle)
             if times.valid {
@@ -148,7 +151,7 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
         }
         let now = trustedMonotonicNanoseconds()
         for index in 0..<end {
-            if let entry = streams.entry(at: index) {
+            if let entry = table.pointee.entry(at: index) {
                 let slot = entry.assumingMemoryBound(to: StreamSlot.self)
                 for channel in 0..<slot.pointee.portCount {
                     slot.pointee.bindPlane(channel, to: trustedPortBuffer(OpaquePointer(slot.pointee.portHandle(channel)), frames))
@@ -159,7 +162,7 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
         // Events last, so that no application thread runs against a cycle
         // that is still half done.
         for index in 0..<end {
-            if let slot = streams.entry(at: index) {
+            if let slot = table.pointee.entry(at: index) {
                 slot.assumingMemoryBound(to: StreamSlot.self).pointee.raiseDueEvent()
             }
         }

@@ -1,56 +1,116 @@
 import Synchronization
 
-/// A fixed table of slot pointers that the process callback walks each cycle.
+/// A table of slot pointers that the process callback walks each cycle, with
+/// no fixed limit: when every entry is taken, a control thread builds a table
+/// twice as large, copies the entries and publishes it in one pointer store.
 ///
 /// A control thread publishes a slot by storing its pointer (release) and
 /// withdraws it by storing nil; freeing the slot is safe only after every cycle
 /// that may have loaded the old pointer has finished (see
 /// ``ProcessGraph/waitForCyclesInFlight(timeoutMilliseconds:isRunning:)``).
+/// A table replaced by a larger one is handed back by ``publish(_:)`` as
+/// retired: the cycle running now may still walk it, so the caller frees it
+/// (``SlotTable/free(_:)``) only after that same wait.
 ///
 /// Thread safety: ``publish(_:)`` and ``withdraw(at:)`` on control threads,
-/// serialised by the caller; ``entry(at:)`` and ``end`` on the process thread.
+/// serialised by the caller; ``current()`` and the ``Entries`` it returns on
+/// the process thread.
 struct SlotTable: ~Copyable {
-    /// Entries in the table: the most slots of this kind one process can run.
-    let capacity: Int
-    private let entries: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
-    /// One past the highest index ever used, so the callback scans no further.
-    private let highWater = Atomic<Int>(0)
+    /// One generation of the table: its entries and how far they are used.
+    struct Entries: ~Copyable {
+        /// Entries in this generation.
+        let capacity: Int
+        private let entries: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>>
+        /// One past the highest index ever used, so the callback scans no further.
+        private let highWater = Atomic<Int>(0)
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        entries = .allocate(capacity: capacity)
-        for index in 0..<capacity { (entries + index).initialize(to: Atomic(nil)) }
-    }
+        init(capacity: Int) {
+            self.capacity = capacity
+            entries = .allocate(capacity: capacity)
+            for index in 0..<capacity { (entries + index).initialize(to: Atomic(nil)) }
+        }
 
-    deinit {
-        entries.deinitialize(count: capacity)
-        entries.deallocate()
-    }
+        deinit {
+            entries.deinitialize(count: capacity)
+            entries.deallocate()
+        }
 
-    /// Stores `slot` in a free entry and returns its index, or nil when full.
-    func publish(_ slot: UnsafeMutableRawPointer) -> Int? {
-        for index in 0..<capacity where entries[index].load(ordering: .relaxed) == nil {
+        /// One past the last index the process callback needs to look at.
+        @_noLocks
+        func end() -> Int { highWater.load(ordering: .acquiring) }
+
+        /// The slot at `index`, or nil. Process thread.
+        @_noLocks
+        func entry(at index: Int) -> UnsafeMutableRawPointer? {
+            entries[index].load(ordering: .acquiring)
+        }
+
+        /// Stores `slot` at `index` (release) and extends the high-water mark. Control side.
+        func store(_ slot: UnsafeMutableRawPointer?, at index: Int) {
             entries[index].store(slot, ordering: .releasing)
-            if index >= highWater.load(ordering: .relaxed) {
+            if slot != nil && index >= highWater.load(ordering: .relaxed) {
                 highWater.store(index + 1, ordering: .releasing)
             }
-            return index
         }
-        return nil
+
+        /// The first free index, if any. Control side.
+        func firstFree() -> Int? {
+            (0..<capacity).first { entries[$0].load(ordering: .relaxed) == nil }
+        }
+    }
+
+    /// The generation the process thread walks.
+    private let table: Atomic<UnsafeMutablePointer<Entries>>
+
+    /// A table with room for `initialCapacity` slots before it first grows.
+    init(initialCapacity: Int) {
+        table = Atomic(Self.allocate(capacity: max(initialCapacity, 1)))
+    }
+
+    deinit { Self.free(table.load(ordering: .acquiring)) }
+
+    /// Entries the current generation holds (it grows on demand).
+    var capacity: Int { table.load(ordering: .acquiring).pointee.capacity }
+
+    /// Stores `slot` in a free entry and returns its index. When the table is
+    /// full, a table twice as large takes its place; the old one is returned
+    /// as `retired`, for the caller to free once the cycle in flight is over.
+    /// Control side; allocates when it grows.
+    func publish(_ slot: UnsafeMutableRawPointer) -> (index: Int, retired: UnsafeMutablePointer<Entries>?) {
+        let old = table.load(ordering: .relaxed)
+        if let index = old.pointee.firstFree() {
+            old.pointee.store(slot, at: index)
+            return (index, nil)
+        }
+        let grown = Self.allocate(capacity: old.pointee.capacity * 2)
+        for index in 0..<old.pointee.end() {
+            grown.pointee.store(old.pointee.entry(at: index), at: index)
+        }
+        let index = old.pointee.capacity
+        grown.pointee.store(slot, at: index)
+        // Release: a cycle that loads the new table sees every entry stored above.
+        table.store(grown, ordering: .releasing)
+        return (index, old)
     }
 
     /// Clears the entry at `index`; the cycle running now may still use the slot.
     func withdraw(at index: Int) {
-        entries[index].store(nil, ordering: .releasing)
+        table.load(ordering: .relaxed).pointee.store(nil, at: index)
     }
 
-    /// One past the last index the process callback needs to look at.
+    /// The generation to walk for this cycle. Process thread.
     @_noLocks
-    func end() -> Int { highWater.load(ordering: .acquiring) }
+    func current() -> UnsafeMutablePointer<Entries> { table.load(ordering: .acquiring) }
 
-    /// The slot at `index`, or nil. Process thread.
-    @_noLocks
-    func entry(at index: Int) -> UnsafeMutableRawPointer? {
-        entries[index].load(ordering: .acquiring)
+    /// Frees a generation that ``publish(_:)`` retired, once no cycle can walk it.
+    static func free(_ entries: UnsafeMutablePointer<Entries>) {
+        entries.deinitialize(count: 1)
+        entries.deallocate()
+    }
+
+    private static func allocate(capacity: Int) -> UnsafeMutablePointer<Entries> {
+        let entries = UnsafeMutablePointer<Entries>.allocate(capacity: 1)
+        entries.initialize(to: Entries(capacity: capacity))
+        return entries
     }
 }

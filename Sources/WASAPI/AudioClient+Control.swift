@@ -62,9 +62,10 @@ extension AudioClient {
                                  "reset: waiting for the engine's cycle in flight timed out (cycles stuck); the buffer was not touched")
             }
             let slot = stream.slot.pointer
-            let wasEmpty = stream.ring.pointer.pointee.fillLevel() == 0
+            let wasEmpty = stream.padding() == 0
                 && slot.pointee.streamPosition.load(ordering: .relaxed) == 0
             stream.ring.pointer.pointee.reset()
+            stream.resetConversion()
             slot.pointee.packets.pointee.reset()
             slot.pointee.pipeline.pointee.reset()
             slot.pointee.streamPosition.store(0, ordering: .relaxed)

@@ -280,7 +280,7 @@ public final class AudioClient: @unchecked Sendable {
     public func getCurrentPadding() throws(AudioError) -> Int {
         try withStream { stream, _ throws(AudioError) in
             try stream.checkConverter()
-            return stream.ring.pointer.pointee.fillLevel()
+            return stream.padding()
         }
     }
 
@@ -311,18 +311,10 @@ public final class AudioClient: @unchecked Sendable {
             }
             // Once invalidated, a stream stays invalidated, as on Windows, even
             // if the endpoint's ports come back (its connections are gone).
-            // The stream's own state says so (the device graph invalidates it
-            // when its endpoint goes): no process-wide lookup per call.
-            let engine = stream.engine
-            if engine.isShutDown {
-                stream.invalidate()
-                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
-                                 "the audio server '\(engine.serverName)' stopped; endpoint \(stream.endpoint.id) is gone")
-            }
-            guard !stream.isInvalidated else {
-                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
-                                 "endpoint \(stream.endpoint.id) is gone (its ports vanished)")
-            }
+            // The stream's own state says so: the device graph's control
+            // thread invalidates it when its endpoint or the server goes, so
+            // a call touches no engine and no process-wide lock.
+            try stream.checkValid()
             return try body(stream, &state)
         }
     }

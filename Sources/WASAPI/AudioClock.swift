@@ -48,9 +48,9 @@ public final class AudioClock: Sendable {
     /// The stream-frame position at `nanoseconds`.
     static func streamFrames(stream: StreamResources, atNanoseconds now: UInt64) -> UInt64 {
         let slot = stream.slot.pointer
-        let engineRate = Double(stream.engine.sampleRate)
+        let engineRate = Double(stream.engineRate)
         let streamRate = Double(stream.format.samplesPerSecond)
-        let base = Double(slot.pointee.streamPosition.load(ordering: .acquiring))
+        let base = Double(stream.streamFramesMoved())
         let cycleStart = slot.pointee.lastCycleNanoseconds.load(ordering: .acquiring)
         let cycleFrames = Double(slot.pointee.lastCycleFrames.load(ordering: .relaxed))
         var interpolated = 0.0
@@ -79,12 +79,12 @@ public final class AudioClockAdjustment: Sendable {
     /// - Throws: E_INVALIDARG for a rate the resampler cannot reach from the engine's.
     public func setSampleRate(_ rate: Double) throws(AudioError) {
         try client.withStream { stream, _ throws(AudioError) in
-            let engineRate = Double(client.engine.sampleRate)
+            let engineRate = Double(stream.engineRate)
             let ratio = stream.direction == .render ? engineRate / rate : rate / engineRate
             guard rate.isFinite, rate > 0, ratio >= 1.0 / 256, ratio <= 256 else {
                 throw AudioError(.E_INVALIDARG, "\(rate) Hz is outside what the resampler reaches from \(Int(engineRate)) Hz")
             }
-            stream.slot.pointer.pointee.requestedRatio.store(ratio.bitPattern, ordering: .releasing)
+            stream.setRatio(ratio)
         }
     }
 }

@@ -25,8 +25,6 @@ public struct AudioError: Error, Equatable, Sendable, CustomStringConvertible {
             self.init(.AUDCLNT_E_SERVICE_NOT_RUNNING, error.description)
         case .clientClosed:
             self.init(.AUDCLNT_E_DEVICE_INVALIDATED, error.description)
-        case .tooManyStreams:
-            self.init(.E_OUTOFMEMORY, error.description)
         default:
             self.init(.AUDCLNT_E_ENDPOINT_CREATE_FAILED, error.description)
         }

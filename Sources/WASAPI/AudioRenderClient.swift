@@ -27,7 +27,9 @@ public final class AudioRenderClient: Sendable {
             guard frames >= 0 else { throw AudioError(.E_INVALIDARG, "a negative frame count") }
             try stream.checkConverter()
             let ring = stream.ring.pointer
-            let free = ring.pointee.writableFrames()
+            // The buffer is the application's: its free space is what
+            // GetCurrentPadding leaves (frames already converted count).
+            let free = min(stream.bufferFrames - stream.padding(), ring.pointee.writableFrames())
             guard frames <= free else {
                 throw AudioError(.AUDCLNT_E_BUFFER_TOO_LARGE, "\(frames) frames requested, \(free) free of \(stream.bufferFrames)")
             }
@@ -74,6 +76,7 @@ public final class AudioRenderClient: Sendable {
                 }
             }
             ring.pointee.commitWrite(frames)
+            stream.pumpConversion()
         }
     }
 

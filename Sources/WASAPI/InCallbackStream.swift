@@ -46,8 +46,7 @@ public final class InCallbackStream: @unchecked Sendable {
     /// A stream with `inputChannels` inputs and `outputChannels` outputs,
     /// not connected to anything, not yet started.
     /// - Throws: E_INVALIDARG when both counts are 0 or one is negative or
-    ///   above 64; AUDCLNT_E_DEVICE_INVALIDATED when the server is gone;
-    ///   E_OUTOFMEMORY when the process already runs 32 in-callback streams.
+    ///   above 64; AUDCLNT_E_DEVICE_INVALIDATED when the server is gone.
     public init(enumerator: MMDeviceEnumerator, inputChannels: Int, outputChannels: Int,
                 name: String = "callback", process: Function, context: UnsafeMutableRawPointer? = nil) throws(AudioError) {
         guard (0...64).contains(inputChannels), (0...64).contains(outputChannels),

@@ -23,7 +23,14 @@ final class StreamResources: @unchecked Sendable {
     let bufferFrames: Int
     let flags: StreamFlags
     let ports: [EnginePort]
+    /// The application's frames: what GetBuffer hands out.
     let ring: RealtimeBox<FrameRing>
+    /// Render streams with a resampler: the converter that moves `ring` into
+    /// `engineRing` on the application's thread (see ``RenderConverter``), and
+    /// the ring the process thread reads (float at the engine's rate).
+    /// Used under the audio client's lock only.
+    let converter: RealtimeBox<RenderConverter>?
+    let engineRing: RealtimeBox<FrameRing>?
     let slot: RealtimeBox<StreamSlot>
     private let slotToken: InstalledSlot
     /// `bufferFrames` frames of the stream's format.
@@ -35,8 +42,14 @@ final class StreamResources: @unchecked Sendable {
     /// under the audio client's lock only; the `LatestValue` itself has one
     /// reader, the process thread, and is only ever written from here.
     var streamVolumes: [Float]
+    /// The engine's rate when the stream was built: the rate its pipeline
+    /// converts to, read by per-period calls without asking the engine.
+    let engineRate: Int
     private var listener: DeviceGraph.ListenerToken?
-    private let invalidated = Atomic<Bool>(false)
+    /// Why the stream was invalidated (``Invalidation``), 0 while it is valid.
+    /// The device graph's control thread sets it when the endpoint or the
+    /// server goes; per-period calls read only this.
+    private let invalidation = Atomic<UInt8>(0)
 
     private static let streamCounter = Atomic<Int>(0)
 
@@ -64,6 +77,8 @@ final class StreamResources: @unchecked Sendable {
         sampleFormat = request.sampleFormat
         bufferFrames = request.bufferFrames
         flags = request.flags
+        let engineRate = engine.sampleRate
+        self.engineRate = engineRate
         streamVolumes = Array(repeating: 1, count: Int(request.format.channels))
         let number = Self.streamCounter.add(1, ordering: .relaxed).newValue
         let channels = endpoint.channelCount
@@ -85,23 +100,50 @@ final class StreamResources: @unchecked Sendable {
         }
         ports = registered
 
+        let streamRate = Double(request.format.samplesPerSecond)
+        let streamChannels = Int(request.format.channels)
+        // Render streams resample on the application's side of the ring: the
+        // process thread gets float at the engine's rate and only applies the
+        // volume and the channel matrix.
+        let convertsOnApplicationSide = request.direction == .render && request.resamplerQuality != nil
         let pipelineConfiguration = StreamPipeline.Configuration(
-            direction: request.direction, sampleFormat: request.sampleFormat,
-            streamChannels: Int(request.format.channels), streamMask: request.format.effectiveChannelMask,
-            streamRate: Double(request.format.samplesPerSecond),
+            direction: request.direction, sampleFormat: convertsOnApplicationSide ? .float32 : request.sampleFormat,
+            streamChannels: streamChannels, streamMask: request.format.effectiveChannelMask,
+            streamRate: convertsOnApplicationSide ? Double(engineRate) : streamRate,
             portChannels: channels, portMask: ChannelMask.defaultMask(forChannels: channels),
-            engineRate: Double(engine.sampleRate), resamplerQuality: request.resamplerQuality)
+            engineRate: Double(engineRate), resamplerQuality: convertsOnApplicationSide ? nil : request.resamplerQuality)
         let pipeline: StreamPipeline
+        let converterBox: RealtimeBox<RenderConverter>?
         do {
+            if convertsOnApplicationSide, let quality = request.resamplerQuality {
+                converterBox = RealtimeBox(try RenderConverter(
+                    sampleFormat: request.sampleFormat, channels: streamChannels,
+                    streamRate: streamRate, engineRate: Double(engineRate), quality: quality))
+            } else {
+                converterBox = nil
+            }
             pipeline = try StreamPipeline(pipelineConfiguration)
         } catch {
             registered.forEach(engine.unregister)
             throw AudioError(error.hresult, "cannot create the \(request.resamplerQuality.map { "\($0)" } ?? "") resampler: \(error)")
         }
-        let blockAlign = pipeline.bytesPerFrame
-        resamplerLatencyFrames = pipeline.resamplerLatencyFrames
+        let blockAlign = streamChannels * request.sampleFormat.bytesPerSample
+        resamplerLatencyFrames = converterBox?.pointer.pointee.latencyFrames ?? pipeline.resamplerLatencyFrames
         ring = RealtimeBox(FrameRing(capacity: request.bufferFrames, bytesPerFrame: blockAlign))
-        slot = RealtimeBox(StreamSlot(direction: request.direction, ports: registered, ring: ring.pointer,
+        let slotRing: UnsafeMutablePointer<FrameRing>
+        converter = converterBox
+        if converterBox != nil {
+            // Room for the whole buffer at the nominal ratio, with a margin
+            // for rate adjustment; what does not fit waits in `ring`.
+            let frames = Int((Double(request.bufferFrames) * Double(engineRate) / streamRate * 1.5).rounded(.up)) + 1024
+            let engineRing = RealtimeBox(FrameRing(capacity: frames, bytesPerFrame: pipeline.bytesPerFrame))
+            self.engineRing = engineRing
+            slotRing = engineRing.pointer
+        } else {
+            engineRing = nil
+            slotRing = ring.pointer
+        }
+        slot = RealtimeBox(StreamSlot(direction: request.direction, ports: registered, ring: slotRing,
                                       pipeline: pipeline,
                                       packetCapacity: max(1024, request.bufferFrames / 16 + 4)))
         bounce = .allocate(byteCount: request.bufferFrames * blockAlign, alignment: 16)
@@ -133,14 +175,16 @@ final class StreamResources: @unchecked Sendable {
             case .propertyChanged(_, ExclusiveLock.changeKey) where followsExclusiveUse,
                  .propertyChanged(_, nil) where followsExclusiveUse:
                 self?.followExclusiveUse()
-            case .endpointPresenceChanged(endpointID, false), .serverShutDown:
-                self?.invalidate()
+            case .serverShutDown:
+                self?.invalidate(.serverStopped)
+            case .endpointPresenceChanged(endpointID, false):
+                self?.invalidate(.endpointGone)
             default:
                 break
             }
         }
         // The endpoint may have gone before the listener was in place.
-        if graph.endpoint(id: endpointID)?.isPresent != true { invalidate() }
+        if graph.endpoint(id: endpointID)?.isPresent != true { invalidate(.endpointGone) }
     }
 
     deinit {
@@ -199,15 +243,41 @@ final class StreamResources: @unchecked Sendable {
         slot.pointer.pointee.silenced.store(held, ordering: .releasing)
     }
 
-    /// Whether the endpoint went away since Initialize (AUDCLNT_E_DEVICE_INVALIDATED from now on).
-    var isInvalidated: Bool { invalidated.load(ordering: .acquiring) }
+    /// Why a stream stopped for good.
+    enum Invalidation: UInt8 {
+        case endpointGone = 1
+        case serverStopped = 2
+        case converterFailed = 3
+    }
 
-    /// Marks the stream invalidated for good, stops its slot, and raises its
-    /// event (as Windows does when an endpoint goes away under a stream), so
-    /// that a thread waiting for the next buffer wakes and its next call
-    /// answers AUDCLNT_E_DEVICE_INVALIDATED. Any thread.
-    func invalidate() {
-        guard !invalidated.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    /// Whether the endpoint or the server went away since Initialize
+    /// (AUDCLNT_E_DEVICE_INVALIDATED from now on).
+    var isInvalidated: Bool { invalidation.load(ordering: .acquiring) != 0 }
+
+    /// Throws AUDCLNT_E_DEVICE_INVALIDATED once the stream was invalidated.
+    /// One atomic load of the stream's own state: no engine, no process-wide
+    /// lock. Any thread.
+    func checkValid() throws(AudioError) {
+        let reason = invalidation.load(ordering: .acquiring)
+        guard reason != 0 else { return }
+        switch Invalidation(rawValue: reason) {
+        case .serverStopped?:
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                             "the audio server '\(engine.serverName)' stopped; endpoint \(endpoint.id) is gone")
+        case .converterFailed?:
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "the stream's sample-rate converter failed")
+        default:
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(endpoint.id) is gone (its ports vanished)")
+        }
+    }
+
+    /// Marks the stream invalidated for good (the first reason stays), stops
+    /// its slot, and raises its event (as Windows does when an endpoint goes
+    /// away under a stream), so that a thread waiting for the next buffer
+    /// wakes and its next call answers AUDCLNT_E_DEVICE_INVALIDATED. Any thread.
+    func invalidate(_ reason: Invalidation) {
+        guard invalidation.compareExchange(expected: 0, desired: reason.rawValue,
+                                           ordering: .acquiringAndReleasing).exchanged else { return }
         slot.pointer.pointee.running.store(false, ordering: .releasing)
         slot.pointer.pointee.raiseEvent()
     }
@@ -221,18 +291,72 @@ final class StreamResources: @unchecked Sendable {
     /// Checked by GetCurrentPadding and GetBuffer. Under the client's lock.
     func checkConverter() throws(AudioError) {
         let pipeline = slot.pointer.pointee.pipeline
-        let failures = pipeline.pointee.converterFailures.load(ordering: .acquiring)
+        var failures = pipeline.pointee.converterFailures.load(ordering: .acquiring)
+        var code = pipeline.pointee.lastConverterError.load(ordering: .relaxed)
+        if let converter, converter.pointer.pointee.failureCount > 0 {
+            failures = converter.pointer.pointee.failureCount
+            code = converter.pointer.pointee.lastErrorCode
+        }
         guard failures == 0 else {
-            invalidate()
-            let code = pipeline.pointee.lastConverterError.load(ordering: .relaxed)
+            invalidate(.converterFailed)
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
                              "the stream's sample-rate converter failed \(failures) time(s): \(ResamplerError(code: code))")
         }
     }
 
+    // MARK: Application-side conversion (render streams with a resampler)
+
+    /// Converts what the application released into the engine ring, as far
+    /// as it has room. Nothing for streams without an application-side
+    /// converter. Under the audio client's lock.
+    func pumpConversion() {
+        guard let converter, let engineRing else { return }
+        converter.pointer.pointee.pump(from: ring.pointer, into: engineRing.pointer)
+    }
+
+    /// GetCurrentPadding, in the application's frames: render, written and
+    /// not yet played; capture, captured and not yet read. Under the audio
+    /// client's lock.
+    func padding() -> Int {
+        guard let converter, let engineRing else { return ring.pointer.pointee.fillLevel() }
+        pumpConversion()
+        let consumed = converter.pointer.pointee.consumedStreamFrames(engineFramesRead: engineRing.pointer.pointee.totalRead())
+        return Int(ring.pointer.pointee.totalWritten() - consumed)
+    }
+
+    /// Application frames the process thread has taken (render) or offered
+    /// (capture) while running, since the last reset. Under the audio client's lock.
+    func streamFramesMoved() -> UInt64 {
+        let moved = slot.pointer.pointee.streamPosition.load(ordering: .acquiring)
+        guard let converter else { return moved }
+        return converter.pointer.pointee.consumedStreamFrames(engineFramesRead: moved)
+    }
+
+    /// Sets the resampling ratio (IAudioClockAdjustment): render streams
+    /// convert the frames written from now on at it; capture streams hand
+    /// it to the process thread for its next cycle. Under the audio client's lock.
+    func setRatio(_ ratio: Double) {
+        if let converter {
+            converter.pointer.pointee.setRatio(ratio)
+        } else {
+            slot.pointer.pointee.requestedRatio.store(ratio.bitPattern, ordering: .releasing)
+        }
+    }
+
+    /// Empties the engine ring and the converter (IAudioClient::Reset), with
+    /// the stream stopped and out of the process thread's reach.
+    func resetConversion() {
+        engineRing?.pointer.pointee.reset()
+        converter?.pointer.pointee.reset()
+    }
+
     /// The extra latency JACK reports between our ports and the hardware
     /// (render: playback latency; capture: capture latency), in engine frames.
+    /// Asks the engine per port (JACK: a read of the port's own record, no
+    /// client lock); allocates nothing.
     func graphLatencyFrames() -> Int {
-        ports.map { engine.graphLatency(of: $0, playback: direction == .render) }.max() ?? 0
+        var largest = 0
+        for port in ports { largest = max(largest, engine.graphLatency(of: port, playback: direction == .render)) }
+        return largest
     }
 }
