@@ -16,9 +16,11 @@ import Realtime
 /// GetCurrentPadding stays in the application's frames: each pump records a
 /// mark (engine frames written so far, application frames taken so far), and
 /// ``consumedStreamFrames(engineFramesRead:)`` maps the engine ring's read
-/// position back through the marks, interpolating inside a pump. Frames the
-/// converter holds back (its look-ahead) count as played with the last frame
-/// of the pump that took them, so padding returns to exactly 0 once the
+/// position back through the marks: inside a pump, counted back from its end
+/// at the ratio it converted at, so padding falls at exactly the converted
+/// rate. Frames the converter held back (its look-ahead) count as played at
+/// the first frame played of the pump that took them (as when the process thread took
+/// them in its first cycle), so padding returns to exactly 0 once the
 /// engine ring has drained (a write so small that the converter produced
 /// nothing from it is counted with the next output).
 ///
@@ -37,15 +39,23 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchFrames: Int
     private var pending = 0
-    /// (engine frames written, application frames taken) after each pump;
-    /// the oldest first, and a mark at or before the read position first.
-    private let marks: UnsafeMutablePointer<(engine: UInt64, stream: UInt64)>
+    /// Where a pump left off: engine frames written and application frames
+    /// taken since the reset, and the ratio it converted at.
+    private struct Mark {
+        var engine: UInt64
+        var stream: UInt64
+        var ratio: Double
+    }
+    /// The marks, the oldest first; the first is at or before the read position.
+    private let marks: UnsafeMutablePointer<Mark>
     private let markCapacity = 64
     private var markStart = 0
     private var markCount = 1
     /// Totals since the last reset.
     private var engineWritten: UInt64 = 0
     private var streamTaken: UInt64 = 0
+    /// The ratio changed: the next converter call glides, over a short output.
+    private var gliding = false
 
     /// A converter from `streamRate` to `engineRate` for `channels`
     /// interleaved channels of `sampleFormat`. Control path: allocates.
@@ -59,7 +69,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
         scratch = .allocate(capacity: scratchFrames * channels)
         scratch.initialize(repeating: 0, count: scratchFrames * channels)
         marks = .allocate(capacity: markCapacity)
-        marks.initialize(repeating: (0, 0), count: markCapacity)
+        marks.initialize(repeating: Mark(engine: 0, stream: 0, ratio: 1), count: markCapacity)
     }
 
     deinit {
@@ -75,8 +85,17 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     public var failureCount: UInt64 { resampler.failureCount }
     public var lastErrorCode: Int32 { resampler.lastErrorCode }
 
-    /// Sets the ratio (engine rate / stream rate) for the frames converted from now on.
-    public mutating func setRatio(_ ratio: Double) { resampler.setRatio(ratio) }
+    /// Sets the ratio (engine rate / stream rate) for the frames converted
+    /// from now on. libsamplerate glides to it across the output of one call:
+    /// that call is held to ``glideFrames``, as the process thread's would be
+    /// to one period.
+    public mutating func setRatio(_ ratio: Double) {
+        resampler.setRatio(ratio)
+        gliding = true
+    }
+
+    /// The output frames over which a new ratio is reached.
+    public static let glideFrames = 256
 
     /// Converts as many frames of `ring` (application frames) into `engineRing`
     /// (float, `channels` interleaved, at the engine's rate) as it has room
@@ -89,8 +108,11 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
         while true {
             let room = engineRing.pointee.writableFrames()
             let available = ring.pointee.readableFrames()
-            guard room > 0, available > 0 || pending > 0 else { break }
-            let decoded = decode(from: ring, frames: min(available, scratchFrames - pending))
+            guard room > 0 else { break }
+            // No more than the engine ring has room for, so that frames
+            // taken are frames converted.
+            let fits = Int(Double(room) / resampler.ratio) + 64
+            let decoded = decode(from: ring, frames: min(available, scratchFrames - pending, max(fits - pending, 0)))
             taken += decoded
             pending += decoded
             let produced = resample(into: engineRing)
@@ -113,22 +135,27 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
             // At or past the last mark: everything taken so far has played.
             return engineFramesRead >= from.engine ? from.stream : 0
         }
+        // Counted back from the end of the pump at its ratio, so that the
+        // application's frames go at exactly the converted rate; the frames
+        // the converter held back fall at the pump's start, as when the
+        // process thread took its look-ahead in the first cycle.
+        guard engineFramesRead > from.engine else { return from.stream }
         let to = marks[(markStart + 1) % markCapacity]
-        let span = Double(to.engine - from.engine)
-        let fraction = Double(engineFramesRead - min(engineFramesRead, from.engine)) / span
-        return from.stream + UInt64(Double(to.stream - from.stream) * fraction)
+        let unplayed = (Double(to.engine - max(engineFramesRead, from.engine)) / to.ratio).rounded(.up)
+        return max(from.stream, to.stream - min(UInt64(unplayed), to.stream))
     }
 
     /// Forgets everything queued and the converter's history. With the
     /// stream stopped and its rings reset.
     public mutating func reset() {
         pending = 0
+        gliding = false
         resampler.reset()
         engineWritten = 0
         streamTaken = 0
         markStart = 0
         markCount = 1
-        marks[0] = (0, 0)
+        marks[0] = Mark(engine: 0, stream: 0, ratio: 1)
     }
 
     // MARK: Steps
@@ -165,9 +192,15 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     }
 
     private mutating func resample(into start: UnsafeMutableRawPointer?, frames: Int) -> Int {
-        guard let start, frames > 0, pending > 0 else { return 0 }
+        // Called with no pending input too: libsamplerate takes more input
+        // than one call converts, and gives the rest on the next calls.
+        guard let start, frames > 0 else { return 0 }
+        // libsamplerate glides across the whole output of a call: until a
+        // call after a ratio change produced something, keep it short.
+        let outputFrames = gliding ? min(frames, Self.glideFrames) : frames
         let result = resampler.process(input: scratch, inputFrames: pending,
-                                       output: start.assumingMemoryBound(to: Float.self), outputFrames: frames)
+                                       output: start.assumingMemoryBound(to: Float.self), outputFrames: outputFrames)
+        if result.produced > 0 { gliding = false }
         shiftPending(by: result.consumed)
         return result.produced
     }
@@ -190,7 +223,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     private mutating func addMark() {
         guard marks[(markStart + markCount - 1) % markCapacity].engine != engineWritten else { return }
         if markCount == markCapacity { markCount -= 1 }
-        marks[(markStart + markCount) % markCapacity] = (engineWritten, streamTaken)
+        marks[(markStart + markCount) % markCapacity] = Mark(engine: engineWritten, stream: streamTaken, ratio: resampler.ratio)
         markCount += 1
     }
 }
