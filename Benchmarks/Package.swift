@@ -19,6 +19,24 @@ let package = Package(
         // MonitorBenchmarks.
         .target(name: "PlainJackClient", path: "Sources/PlainJackClient",
                 linkerSettings: [.linkedLibrary("jack")]),
+        // The C side of StreamLoad: N plain JACK clients fed through
+        // jack_ringbuffer, and an observer that counts xruns.
+        .target(name: "LoadPeers", path: "Sources/LoadPeers",
+                linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("m")]),
+        // N streams in one process against N C JACK clients, 20 s per point,
+        // and per-period calls from 1 and 16 threads (a load test, not a
+        // package-benchmark target: see StreamLoad/main.swift).
+        .executableTarget(
+            name: "StreamLoad",
+            dependencies: [
+                .product(name: "WASAPI", package: "wasapi-jack"),
+                .product(name: "JackEngine", package: "wasapi-jack"),
+                .product(name: "ServerFixtures", package: "wasapi-jack"),
+                .product(name: "PCM", package: "wasapi-jack"),
+                .product(name: "Realtime", package: "wasapi-jack"),
+                "LoadPeers",
+            ],
+            path: "StreamLoad"),
         .executableTarget(
             name: "RingBenchmarks",
             dependencies: [

@@ -134,6 +134,9 @@ public final class JackServerProcess: @unchecked Sendable {
     public let logPath: String
     /// jackd's pid while it runs and has not been waited for; 0 afterwards.
     private let server: Mutex<pid_t>
+    /// jackd's process id while it runs (0 once stopped), e.g. to read its
+    /// CPU time from /proc.
+    public var processID: pid_t { server.withLock { $0 } }
 
     /// Starts the server and returns once it accepts clients.
     public static func start(_ configuration: Configuration,

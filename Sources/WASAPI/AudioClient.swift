@@ -293,6 +293,18 @@ public final class AudioClient: @unchecked Sendable {
         return (period, period)
     }
 
+    /// Frames the engine played as silence because the buffer ran dry
+    /// (render), or dropped because it was full (capture), since Initialize
+    /// or Reset, in engine frames for render and the stream's for capture.
+    /// Not a Windows call (Windows reports glitches through ETW only); for
+    /// monitoring and load tests.
+    public func glitchFrames() throws(AudioError) -> UInt64 {
+        try withStream { stream, _ in
+            stream.direction == .render ? stream.slot.pointer.pointee.ring.pointee.underrunFrames()
+                                        : stream.ring.pointer.pointee.overrunFrames()
+        }
+    }
+
     /// The full JACK names of the stream's ports, one per endpoint channel,
     /// for routing them in a patchbay (not a Windows call).
     public func portNames() throws(AudioError) -> [String] {
