@@ -588,7 +588,7 @@ final class ChaosWorker: @unchecked Sendable {
                 self.listener = nil
             } else {
                 let listener = ChaosListener()
-                call("RegisterEndpointNotificationCallback") { () throws(AudioError) in try enumerator.registerEndpointNotificationCallback(listener) }
+                call("RegisterEndpointNotificationCallback") { () throws(AudioError) in enumerator.registerEndpointNotificationCallback(listener) }
                 self.listener = listener
             }
         case 2, 3:

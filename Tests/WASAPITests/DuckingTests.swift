@@ -94,7 +94,7 @@ struct DuckingTests {
         let calls = ducks.recorded
         #expect(calls.count == 2, "\(calls)")
         if calls.count == 2, case let .duck(id, 1) = calls[0] {
-            #expect(calls[1] == .unduck(id) && !id.hasSuffix("|\(getpid())"), "\(calls)")
+            #expect(calls[1] == .unduck(id) && !id.hasSuffix("|1%b\(getpid())"), "\(calls)")
         } else {
             Issue.record("expected a duck then an unduck notification: \(calls)")
         }

@@ -42,7 +42,7 @@ struct EnumeratorTests {
         try await withJackServer { server in
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             let recorder = RecordingNotificationClient()
-            try enumerator.registerEndpointNotificationCallback(recorder)
+            enumerator.registerEndpointNotificationCallback(recorder)
 
             let card = try JackClient(name: "usbcard", serverName: server.name)
             defer { card.close() }
@@ -84,7 +84,7 @@ struct EnumeratorTests {
         try await withJackServer { server in
             let enumerator = try MMDeviceEnumerator(serverName: server.name)
             let client = Reentrant(enumerator)
-            try enumerator.registerEndpointNotificationCallback(client)
+            enumerator.registerEndpointNotificationCallback(client)
             defer { try? enumerator.unregisterEndpointNotificationCallback(client) }
             let card = try JackClient(name: "card2", serverName: server.name)
             defer { card.close() }

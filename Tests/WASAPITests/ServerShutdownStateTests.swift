@@ -20,7 +20,7 @@ struct ServerShutdownStateTests {
         let sim = SimulatedAudioEngine()
         let enumerator = MMDeviceEnumerator(engine: sim)
         let notifications = RecordingNotificationClient()
-        try enumerator.registerEndpointNotificationCallback(notifications)
+        enumerator.registerEndpointNotificationCallback(notifications)
         let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
         let (client, render, event) = try startEventDrivenRender(on: device)
         let sessionEvents = RecordingSessionEvents()
@@ -60,7 +60,7 @@ struct ServerShutdownStateTests {
         let sim = SimulatedAudioEngine()
         let enumerator = MMDeviceEnumerator(engine: sim)
         let client = ReentrantClient(enumerator: enumerator)
-        try enumerator.registerEndpointNotificationCallback(client)
+        enumerator.registerEndpointNotificationCallback(client)
         sim.addEndpoint(client: "usbcard", flow: .render, channels: 2)
         try await waitUntil(seconds: 5) { client.synchronizedInside.withLock { $0 } != nil }
         #expect(client.synchronizedInside.withLock { $0 } == true)

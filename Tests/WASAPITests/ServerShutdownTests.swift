@@ -45,7 +45,7 @@ private func existingEnumeratorScenario() async throws -> [String] {
     let server = try JackServerProcess.start(.init(name: name))
     let enumerator = try MMDeviceEnumerator(serverName: name)
     let notifications = RecordingNotificationClient()
-    try enumerator.registerEndpointNotificationCallback(notifications)
+    enumerator.registerEndpointNotificationCallback(notifications)
     let renderID = try enumerator.getDefaultAudioEndpoint(.render, role: .console).id
     let (old, _, oldEvent) = try startEventDrivenRender(on: try enumerator.getDefaultAudioEndpoint(.render, role: .console))
     if oldEvent.wait(timeoutMilliseconds: 2_000) != .signaled { failures.append("the first stream did not run") }
