@@ -18,9 +18,10 @@ import Synchronization
 ///   DATA_DISCONTINUITY.
 ///
 /// While the slot is not ``running``, render ports carry silence and capture
-/// ports are ignored. After each cycle in which it ran (every
-/// ``eventInterval`` cycles), once all slots have run, the slot raises its
-/// event, if one is set.
+/// ports are ignored. Every ``eventInterval`` cycles from the first Start on
+/// (``eventsStarted``; stopped cycles too, as Windows keeps signalling after
+/// Stop and Reset), once all slots have run, the slot raises its event, if
+/// one is set.
 ///
 /// Thread safety: the fields are fixed at creation except the atomics, which
 /// control threads may set at any time. ``process(frames:nanoseconds:)`` is
@@ -69,6 +70,9 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     public let silenced = Atomic<Bool>(false)
     /// Cycles per event (IAudioClient3 periods of several engine periods).
     public let eventInterval = Atomic<Int>(1)
+    /// The stream was started once: its event fires every interval from
+    /// then on, running or not (set by Start, never cleared).
+    public let eventsStarted = Atomic<Bool>(false)
     private let cyclesSinceEvent = Atomic<Int>(0)
     /// The event is to be raised at the end of this cycle (``raiseDueEvent()``).
     private let eventDue = Atomic<Bool>(false)
@@ -148,6 +152,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         guard running.load(ordering: .acquiring), count <= pipeline.pointee.configuration.maxCycleFrames else {
             if direction == .render { silence(frames: count) }
             gains.meterSilence()
+            if eventsStarted.load(ordering: .relaxed) { countEventCycle() }
             return
         }
         let ratioBits = requestedRatio.exchange(0, ordering: .acquiring)
@@ -165,6 +170,12 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
         devicePosition.add(UInt64(count), ordering: .releasing)
         lastCycleFrames.store(count, ordering: .relaxed)
         lastCycleNanoseconds.store(nanoseconds, ordering: .releasing)
+        countEventCycle()
+    }
+
+    /// Counts a cycle towards the next event; marks it due every ``eventInterval``.
+    @_noLocks
+    private func countEventCycle() {
         if cyclesSinceEvent.add(1, ordering: .relaxed).newValue >= eventInterval.load(ordering: .relaxed) {
             cyclesSinceEvent.store(0, ordering: .relaxed)
             eventDue.store(true, ordering: .relaxed)

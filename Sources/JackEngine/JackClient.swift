@@ -41,10 +41,13 @@ public final class JackClient: @unchecked Sendable {
     private let latencies = PortLatencies()
 
     /// The `jack_client_t *`, Sendable so that it may cross the state lock.
-    private struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
+    struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
 
     private struct State {
         var handle: ClientHandle?
+        /// JACK may run the process callback: from `jack_activate` until
+        /// `jack_deactivate` or `jack_client_close` has returned (not merely
+        /// begun: ``close()`` drops the handle first).
         var isActive = false
         /// Installed slots (their `RealtimeBox`es), kept alive here until
         /// withdrawn and quiescent.
@@ -65,6 +68,9 @@ public final class JackClient: @unchecked Sendable {
     public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(EngineError) {
         JackDiagnostics.installOnce()
         let resolvedServer = try ServerRegistry.checkIn(serverName)
+        ServerRegistry.openLock.lock()
+        defer { ServerRegistry.openLock.unlock() }
+        ServerRegistry.closeAllIfOneWasShutDown()
         var jackOptions = JackNullOption.rawValue
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
         if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
@@ -96,6 +102,7 @@ public final class JackClient: @unchecked Sendable {
         jack_set_latency_callback(handle, portLatencyCallback, Unmanaged.passUnretained(latencies).toOpaque())
         graph.pointer.pointee.shutdownNotifyDescriptor.store(queue.event.fileDescriptor, ordering: .releasing)
         GraphChangeCallbacks.install(on: handle, queue: queue)
+        ServerRegistry.register(self, handle: ClientHandle(raw: handle))
     }
 
     deinit { close() }
@@ -244,21 +251,49 @@ public final class JackClient: @unchecked Sendable {
     /// Closes the client (deactivating it first). No callback runs afterwards.
     /// Safe to call more than once.
     public func close() {
+        ServerRegistry.openLock.lock()
+        defer { ServerRegistry.openLock.unlock() }
+        closeHoldingOpenLock()
+    }
+
+    /// Marks a client still running as shut down (its owner then sees the
+    /// server gone, as after JACK's shutdown callback) and closes it. Called
+    /// by ``ServerRegistry`` holding the open lock, before another client
+    /// opens after one was shut down.
+    func closeAfterServerShutdown() {
+        if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
+        closeHoldingOpenLock()
+    }
+
+    private func closeHoldingOpenLock() {
+        let closedByRegistry = ServerRegistry.unregister(self)
         let closing = state.withLock { state -> ClientHandle? in
-            defer { state.handle = nil; state.isActive = false }
+            defer { state.handle = nil }
             return state.handle
         }
         guard let handle = closing?.raw else { return }
-        // Once the server dropped the client, libjack may have torn down its
-        // process-wide state (a later failed jack_client_open does): closing
-        // the dead handle would touch freed memory, so it is left alone.
-        if !isShutDown {
+        if closedByRegistry {
+            // Already closed for this deinit (ServerRegistry.closeAllIfOneWasShutDown).
+        } else if !isShutDown || !JackImplementation.isPipeWire {
+            // jackd2: closing a client the server dropped is safe as long as
+            // no client opened since (ServerRegistry sees to it), and it
+            // stops the process thread libjack left waiting for the server.
             jack_deactivate(handle)
             jack_client_close(handle)
+        } else {
+            // pipewire-jack: a dropped client is left alone, and its graph
+            // stays (a few kilobytes per server death) in case its process
+            // thread runs the callback again (see ProcessGraph.runCycle). The
+            // slots go once a cycle caught by the shutdown has surely ended.
+            _ = Unmanaged.passRetained(graph)
+            graph.pointer.pointee.waitOutCycleAtShutdown()
         }
         ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
-        state.withLock { $0.installed.removeAll() }
+        state.withLock { state in
+            state.isActive = false
+            state.installed.removeAll()
+        }
     }
 
     // MARK: Streams
@@ -306,20 +341,26 @@ public final class JackClient: @unchecked Sendable {
     /// Withdraws an installed slot and returns once the process callback can
     /// no longer touch it, so its memory may be freed.
     public func uninstall(_ token: InstalledSlot) {
+        // The token leaves the table at once, so a second uninstall of it
+        // finds nothing; its index stays taken until the wait is over.
         let slot = state.withLock { state -> (any AnyObject & Sendable)? in
-            guard let slot = state.installed[token] else { return nil }
+            guard let slot = state.installed.removeValue(forKey: token) else { return nil }
             graph.pointer.pointee.withdraw(token)
             return slot
         }
         guard let slot else { return }
         let quiescent = graph.pointer.pointee.waitForCyclesInFlight { [self] in
-            state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
+            state.withLock { $0.isActive } && !isShutDown
         }
         state.withLock { state in
-            state.installed[token] = nil
             // A cycle that never finished may still hold the pointer: leak the
-            // slot rather than free memory the process thread could touch.
-            if !quiescent { state.leaked.append(slot) }
+            // slot (and keep its index) rather than free memory the process
+            // thread could touch.
+            if quiescent {
+                graph.pointer.pointee.release(token)
+            } else {
+                state.leaked.append(slot)
+            }
         }
     }
 
@@ -330,7 +371,7 @@ public final class JackClient: @unchecked Sendable {
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
         graph.pointer.pointee.waitForCyclesInFlight { [self] in
-            state.withLock { $0.isActive && $0.handle != nil } && !isShutDown
+            state.withLock { $0.isActive } && !isShutDown
         }
     }
 
@@ -344,16 +385,12 @@ public final class JackClient: @unchecked Sendable {
     }
 
     /// The latency range JACK reports for `port` in `mode` (frames; zero
-    /// until the port is connected). Control path, called per
-    /// `IAudioClock::GetPosition`: it reads the port's own record and takes
-    /// no client lock, so `port` must be registered on this client, which
-    /// must not be closed meanwhile (the stream that owns the port keeps its
-    /// engine, and so the client, open). Nothing is read once the server
-    /// went away (libjack may have torn the port down).
+    /// until the port is connected). Control path.
     public func latencyRange(of port: EnginePort, playback: Bool) -> ClosedRange<Int> {
-        guard !isShutDown else { return 0...0 }
         var range = jack_latency_range_t(min: 0, max: 0)
-        jack_port_get_latency_range(port.jack, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
+        _ = withHandle { _ in
+            jack_port_get_latency_range(port.jack, playback ? JackPlaybackLatency : JackCaptureLatency, &range)
+        }
         return Int(range.min)...Int(max(range.min, range.max))
     }
 

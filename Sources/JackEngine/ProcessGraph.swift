@@ -45,7 +45,10 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// xruns JACK reported to this client.
     let xrunCount = Atomic<UInt64>(0)
     /// Set by the shutdown callback; the server is gone or dropped the client.
+    /// From then on a cycle touches no slot (see ``runCycle(frames:)``).
     let isShutDown = Atomic<Bool>(false)
+    /// CLOCK_MONOTONIC nanoseconds when the shutdown callback ran (0: never).
+    let shutdownNanoseconds = Atomic<UInt64>(0)
     /// The `jack_status_t` JACK gave with the shutdown.
     let shutdownStatus = Atomic<UInt32>(0)
     /// The eventfd the shutdown callback raises to wake the control thread.
@@ -73,6 +76,14 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
         }
     }
 
+    /// Frees a withdrawn slot's index for reuse, once no cycle can touch it.
+    func release(_ token: InstalledSlot) {
+        switch token.kind {
+        case .stream: streams.release(at: token.index)
+        case .callback: callbacks.release(at: token.index)
+        }
+    }
+
     /// Returns once every cycle that began before this call has finished, so
     /// that whatever the caller changed before it (a withdrawn slot, a
     /// cleared `running` flag) is seen by every cycle from now on; at once
@@ -90,12 +101,38 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
         let target = requestedEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
         var waited = 0
         while acknowledgedEpoch.load(ordering: .acquiring) < target {
-            if !isRunning() { return true }
+            if !isRunning() {
+                waitOutCycleAtShutdown()
+                return true
+            }
             if waited >= timeoutMilliseconds * 10 { return false }
             usleep(100)
             waited += 1
         }
         return true
+    }
+
+    /// How long a cycle that began before the shutdown callback may still be
+    /// running: JACK's process thread is real-time and the cycle does bounded
+    /// work, so it ends within a period (at most 2048 frames at 22 kHz, under
+    /// 100 ms); this bound has a margin over that.
+    static let cycleGraceNanoseconds: UInt64 = 200_000_000
+
+    /// After a shutdown, returns once a cycle that began before it can no
+    /// longer be running. libjack's process thread outlives a dead server
+    /// (it waits on the server's futex for good), so no acknowledgement will
+    /// come: the wait is the grace period since the shutdown callback, which
+    /// has long passed by the time most callers get here. Cycles that begin
+    /// after the shutdown touch no slot (``runCycle(frames:)``).
+    func waitOutCycleAtShutdown() {
+        let since = shutdownNanoseconds.load(ordering: .acquiring)
+        guard since != 0 else { return }
+        let end = since + Self.cycleGraceNanoseconds
+        var now = trustedMonotonicNanoseconds()
+        while now < end {
+            usleep(UInt32(min((end - now) / 1000, 10_000)))
+            now = trustedMonotonicNanoseconds()
+        }
     }
 
     // MARK: Process thread
@@ -108,8 +145,16 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// clock, no stream-table walk, and no locked instruction (see
     /// MonitorBenchmarks). The epoch is read first, so that every load after
     /// it sees what the control thread changed before raising it.
+    ///
+    /// Once the server shut the client down, a cycle does nothing. libjack's
+    /// process thread outlives a killed jackd2, blocked on a futex in a
+    /// shared-memory file named after the server and the client; a server
+    /// restarted under the same name reuses that file, and when a client of
+    /// the same name joins it, the orphaned thread wakes and calls this
+    /// callback again, long after the slots it knew were freed.
     @_noLocks @inline(__always)
     func runCycle(frames: UInt32) {
+        guard !isShutDown.load(ordering: .acquiring) else { return }
         let epoch = requestedEpoch.load(ordering: .acquiring)
         let streamTable = streams.current()
         let streamEnd = streamTable.pointee.end()
@@ -184,8 +229,15 @@ func graphProcessCallback(frames: UInt32, argument: UnsafeMutableRawPointer?) ->
 /// the fact in atomics; a control thread notices and cleans up.
 func graphShutdownCallback(status: jack_status_t, reason: UnsafePointer<CChar>?,
                            argument: UnsafeMutableRawPointer?) {
-    let graph = argument!.assumingMemoryBound(to: ProcessGraph.self)
-    graph.pointee.shutdownStatus.store(status.rawValue, ordering: .relaxed)
+    markShutDown(argument!.assumingMemoryBound(to: ProcessGraph.self), status: status.rawValue)
+}
+
+/// Records that the server dropped the client (`status`: JACK's) and wakes
+/// the control thread: from JACK's shutdown callback, or when the process
+/// closes its clients after another one was dropped (``ServerRegistry``).
+func markShutDown(_ graph: UnsafeMutablePointer<ProcessGraph>, status: UInt32) {
+    graph.pointee.shutdownStatus.store(status, ordering: .relaxed)
+    graph.pointee.shutdownNanoseconds.store(trustedMonotonicNanoseconds(), ordering: .releasing)
     graph.pointee.isShutDown.store(true, ordering: .releasing)
     let descriptor = graph.pointee.shutdownNotifyDescriptor.load(ordering: .acquiring)
     if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }

@@ -78,8 +78,7 @@ public final class JackServerProcess: @unchecked Sendable {
                 return "jackd '\(name)' did not answer within \(seconds) s; its log:\n\(log)"
             case let .tooManyServers(name):
                 return "jackd refused to start '\(name)': too many servers already active (jackd allows 8). "
-                    + "Stop some; servers that were killed stay registered in /dev/shm/jack-shm-registry, "
-                    + "which may be removed when no jackd is running"
+                    + "Stop some (the entries of killed servers were freed; see JackServerRegistry)"
             }
         }
     }
@@ -142,6 +141,7 @@ public final class JackServerProcess: @unchecked Sendable {
     public static func start(_ configuration: Configuration,
                              timeoutSeconds: Int = 15) throws(StartError) -> JackServerProcess {
         do { try validateServerName(configuration.name) } catch { throw .invalidName(error) }
+        JackServerRegistry.reclaimDeadServers()
         let wantRealtime = configuration.realtime ?? systemAllowsRealtime()
         do {
             return try JackServerProcess(configuration, realtime: wantRealtime, timeoutSeconds: timeoutSeconds)

@@ -57,14 +57,15 @@ public final class AudioCaptureClient: Sendable {
     }
 
     /// `ReleaseBuffer`: `frames` must be the packet's size (consumes it) or 0
-    /// (keeps it for the next GetBuffer).
-    /// - Throws: OUT_OF_ORDER without a GetBuffer, INVALID_SIZE for any other count.
+    /// (keeps it for the next GetBuffer; with nothing held, succeeds as on Windows).
+    /// - Throws: OUT_OF_ORDER for frames without a GetBuffer, INVALID_SIZE for any other count.
     public func releaseBuffer(frames: Int) throws(AudioError) {
         try client.state.withLock { state throws(AudioError) in
             guard let stream = state.stream else {
                 throw AudioError(.AUDCLNT_E_NOT_INITIALIZED, "initialize the audio client first")
             }
             guard let pending = state.pendingCapture else {
+                if frames == 0 { return }
                 throw AudioError(.AUDCLNT_E_OUT_OF_ORDER, "ReleaseBuffer without GetBuffer")
             }
             guard frames == 0 || frames == pending.frames else {

@@ -18,6 +18,7 @@ extension AudioClient {
             }
             let slot = stream.slot.pointer
             slot.pointee.eventInterval.store(state.cyclesPerEvent, ordering: .relaxed)
+            slot.pointee.eventsStarted.store(true, ordering: .relaxed)
             slot.pointee.discontinuityPending.store(true, ordering: .relaxed)
             slot.pointee.running.store(true, ordering: .releasing)
             state.running = true
@@ -40,8 +41,10 @@ extension AudioClient {
         }
     }
 
-    /// `Reset`: empties the buffer and sets the position back to 0.
-    /// Returns S_FALSE when there was nothing to reset.
+    /// `Reset`: empties the buffer; a render stream's position goes back to
+    /// 0, a capture stream's position keeps counting (the dropped frames
+    /// included), as on Windows. Returns S_OK, also when there was nothing
+    /// to drop (native Windows; the documentation's S_FALSE is not what it does).
     /// - Throws: NOT_STOPPED while running, BUFFER_OPERATION_PENDING between
     ///   GetBuffer and ReleaseBuffer, DEVICE_INVALIDATED when a cycle begun
     ///   before Stop never finished (the engine's cycles are stuck): the ring
@@ -62,26 +65,34 @@ extension AudioClient {
                                  "reset: waiting for the engine's cycle in flight timed out (cycles stuck); the buffer was not touched")
             }
             let slot = stream.slot.pointer
-            let wasEmpty = stream.padding() == 0
-                && slot.pointee.streamPosition.load(ordering: .relaxed) == 0
             stream.ring.pointer.pointee.reset()
             stream.resetConversion()
             slot.pointee.packets.pointee.reset()
             slot.pointee.pipeline.pointee.reset()
-            slot.pointee.streamPosition.store(0, ordering: .relaxed)
-            slot.pointee.devicePosition.store(0, ordering: .relaxed)
             slot.pointee.lastCycleFrames.store(0, ordering: .relaxed)
-            state.lastReportedPosition = 0
-            return wasEmpty ? .S_FALSE : .S_OK
+            // Capture keeps its position: the frames dropped count as read,
+            // and the next packet's position is where the device is.
+            if stream.direction == .render {
+                slot.pointee.streamPosition.store(0, ordering: .relaxed)
+                slot.pointee.devicePosition.store(0, ordering: .relaxed)
+                state.lastReportedPosition = 0
+            }
+            return .S_OK
         }
     }
 
-    /// `SetEventHandle`: the event raised once per period while running.
-    /// - Throws: EVENTHANDLE_NOT_EXPECTED unless initialised with AUDCLNT_STREAMFLAGS_EVENTCALLBACK.
+    /// `SetEventHandle`: the event raised once per period from the first
+    /// Start on, also while stopped and after Reset (as on Windows).
+    /// - Throws: EVENTHANDLE_NOT_EXPECTED unless initialised with
+    ///   AUDCLNT_STREAMFLAGS_EVENTCALLBACK; E_UNEXPECTED when an event is
+    ///   already set (Windows 10 refuses to replace it).
     public func setEventHandle(_ event: RealtimeEvent) throws(AudioError) {
         try withStream { stream, state throws(AudioError) in
             guard stream.flags.contains(.eventCallback) else {
                 throw AudioError(.AUDCLNT_E_EVENTHANDLE_NOT_EXPECTED, "the stream was not initialized with AUDCLNT_STREAMFLAGS_EVENTCALLBACK")
+            }
+            guard state.event == nil else {
+                throw AudioError(.E_UNEXPECTED, "the stream already has an event handle; it cannot be replaced")
             }
             state.event = event
             stream.slot.pointer.pointee.eventDescriptor.store(event.fileDescriptor, ordering: .releasing)
@@ -123,11 +134,11 @@ extension AudioClient {
     }
 
     /// `GetService(IAudioClockAdjustment)`.
-    /// - Throws: E_NOINTERFACE unless initialised with AUDCLNT_STREAMFLAGS_RATEADJUST.
+    /// - Throws: E_INVALIDARG unless initialised with AUDCLNT_STREAMFLAGS_RATEADJUST (as native Windows).
     public func getClockAdjustment() throws(AudioError) -> AudioClockAdjustment {
         try withStream { stream, _ throws(AudioError) in
             guard stream.flags.contains(.rateAdjust) else {
-                throw AudioError(.E_NOINTERFACE, "IAudioClockAdjustment needs AUDCLNT_STREAMFLAGS_RATEADJUST")
+                throw AudioError(.E_INVALIDARG, "IAudioClockAdjustment needs AUDCLNT_STREAMFLAGS_RATEADJUST")
             }
             return AudioClockAdjustment(client: self)
         }

@@ -44,6 +44,14 @@ extension AudioClient {
         return frames
     }
 
+    /// Engine cycles per event of an exclusive stream: the requested
+    /// periodicity rounded up to whole JACK periods (0: one period).
+    func exclusiveCyclesPerEvent(periodicity: ReferenceTime, rate: Int) -> Int {
+        let period = engine.bufferSize
+        let frames = ReferenceTime.nearestFrames(periodicity, rate: rate)
+        return max(1, (frames + period - 1) / period)
+    }
+
     /// Whether `format` is the device's native format for exclusive use.
     func isNativeFormat(_ format: WaveFormat, endpoint: EndpointDescriptor) -> Bool {
         Int(format.samplesPerSecond) == engine.sampleRate && Int(format.channels) == endpoint.channelCount

@@ -100,7 +100,7 @@ public final class AudioClient: @unchecked Sendable {
     ///   mode: any format but the device's rate and channel count).
     public func isFormatSupported(_ shareMode: ShareMode, format: WaveFormat) throws(AudioError) -> FormatSupport {
         let mix = try getMixFormat()
-        let sampleFormat = try validated(format)
+        _ = try validated(format)
         guard shareMode == .shared else {
             guard format.samplesPerSecond == mix.samplesPerSecond && format.channels == mix.channels else {
                 throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
@@ -111,8 +111,9 @@ public final class AudioClient: @unchecked Sendable {
         if format.samplesPerSecond == mix.samplesPerSecond && format.channels == mix.channels {
             return .supported
         }
-        return .closestMatch(WaveFormat(sampleFormat, sampleRate: Int(mix.samplesPerSecond),
-                                        channels: Int(mix.channels), extensible: true))
+        // Windows suggests the mix format itself (its tag, rate, channels and
+        // bits), whatever sample depth was asked for.
+        return .closestMatch(mix)
     }
 
     // MARK: Initialize
@@ -211,7 +212,7 @@ public final class AudioClient: @unchecked Sendable {
                 state.exclusiveLock = lock
                 state.shareMode = .exclusive
                 state.sessionGUID = session
-                state.cyclesPerEvent = 1
+                state.cyclesPerEvent = exclusiveCyclesPerEvent(periodicity: periodicity, rate: Int(format.samplesPerSecond))
                 joinSession(stream, guid: session, state: &state)
                 return
             }
@@ -264,11 +265,13 @@ public final class AudioClient: @unchecked Sendable {
         return try withStream { stream, _ in stream.bufferFrames }
     }
 
-    /// `GetStreamLatency`: one engine period plus the resampler's latency, in 100-ns units.
+    /// `GetStreamLatency`: one engine period (exclusive mode: the stream's
+    /// period, whole JACK periods) plus the resampler's latency, in 100-ns units.
     public func getStreamLatency() throws(AudioError) -> ReferenceTime {
-        try withStream { stream, _ in
+        try withStream { stream, state in
             let rate = engine.sampleRate
-            let frames = Double(engine.bufferSize) + stream.resamplerLatencyFrames
+            let periods = state.shareMode == .exclusive ? state.cyclesPerEvent : 1
+            let frames = Double(engine.bufferSize * periods) + stream.resamplerLatencyFrames
             return ReferenceTime.duration(frames: Int(frames.rounded(.up)), rate: rate)
         }
     }
@@ -339,8 +342,16 @@ public final class AudioClient: @unchecked Sendable {
 }
 
 /// The format's sample encoding, or the validation error as an AudioError.
+/// A channel mask naming another number of speakers than the format has
+/// channels is AUDCLNT_E_UNSUPPORTED_FORMAT, as Windows 10 answers it (the
+/// format is well formed; nothing plays it).
 func validated(_ format: WaveFormat) throws(AudioError) -> SampleFormat {
-    do { return try format.validate() } catch { throw AudioError(error) }
+    do { return try format.validate() } catch {
+        if error.field == "dwChannelMask" && format.channelMask.intersection(.reserved).isEmpty {
+            throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT, "dwChannelMask: \(error.message)")
+        }
+        throw AudioError(error)
+    }
 }
 
 extension MMDevice {

@@ -4,12 +4,16 @@ import Realtime
 /// `IAudioClock` / `IAudioClock2`: the stream's position, from the engine's cycle clock.
 ///
 /// In shared mode the frequency is the stream's bytes per second and
-/// positions count bytes, as Windows reports them; the QPC values are
-/// 100-ns units of the monotonic clock. The render position is the frame
-/// now leaving the endpoint: frames the engine took from the buffer,
-/// interpolated within the current period, minus the latency between the
-/// stream and the hardware (resampler plus JACK's reported playback latency).
-/// It never goes backwards.
+/// positions count bytes; in exclusive mode it is the sample rate and
+/// positions count frames (as Windows reports them). The QPC values are
+/// 100-ns units of the monotonic clock. While a render stream runs, its
+/// position is the frame now leaving the endpoint: the frames the engine
+/// took from the buffer before the current period plus the part of it
+/// played so far, minus the latency between the stream and the hardware
+/// (resampler plus JACK's reported playback latency). Once stopped, or
+/// played out (the buffer empty), it is exactly the frames taken (written
+/// minus padding), and it does not move until the next Start, as on
+/// Windows. It never goes backwards.
 ///
 /// Thread safety: any thread except JACK's.
 public final class AudioClock: Sendable {
@@ -19,7 +23,9 @@ public final class AudioClock: Sendable {
 
     /// `GetFrequency`: position units per second.
     public func getFrequency() throws(AudioError) -> UInt64 {
-        try client.withStream { stream, _ in UInt64(stream.format.averageBytesPerSecond) }
+        try client.withStream { stream, state in
+            UInt64(state.shareMode == .exclusive ? stream.format.samplesPerSecond : stream.format.averageBytesPerSecond)
+        }
     }
 
     /// `GetCharacteristics`: always 0 (no characteristics are defined).
@@ -29,8 +35,9 @@ public final class AudioClock: Sendable {
     public func getPosition() throws(AudioError) -> (position: UInt64, qpcPosition: UInt64) {
         try client.withStream { stream, state in
             let now = stream.engine.nowNanoseconds
-            let frames = Self.streamFrames(stream: stream, atNanoseconds: now)
-            let position = max(frames * UInt64(stream.format.blockAlign), state.lastReportedPosition)
+            let frames = Self.streamFrames(stream: stream, atNanoseconds: now, running: state.running)
+            let unit = state.shareMode == .exclusive ? 1 : UInt64(stream.format.blockAlign)
+            let position = max(frames * unit, state.lastReportedPosition)
             state.lastReportedPosition = position
             return (position, now / 100)
         }
@@ -45,24 +52,31 @@ public final class AudioClock: Sendable {
         }
     }
 
-    /// The stream-frame position at `nanoseconds`.
-    static func streamFrames(stream: StreamResources, atNanoseconds now: UInt64) -> UInt64 {
+    /// The stream-frame position at `nanoseconds`: the frames taken
+    /// (render) or offered (capture) when stopped or, for render, played
+    /// out; otherwise interpolated within the last cycle (render: less the
+    /// latency to the hardware).
+    static func streamFrames(stream: StreamResources, atNanoseconds now: UInt64, running: Bool) -> UInt64 {
         let slot = stream.slot.pointer
+        let taken = stream.streamFramesMoved()
+        let playedOut = stream.direction == .render && stream.padding() == 0
+        guard running && !playedOut else { return taken }
         let engineRate = Double(stream.engineRate)
         let streamRate = Double(stream.format.samplesPerSecond)
-        let base = Double(stream.streamFramesMoved())
         let cycleStart = slot.pointee.lastCycleNanoseconds.load(ordering: .acquiring)
-        let cycleFrames = Double(slot.pointee.lastCycleFrames.load(ordering: .relaxed))
-        var interpolated = 0.0
+        let cycleFrames = Double(slot.pointee.lastCycleFrames.load(ordering: .relaxed)) * streamRate / engineRate
+        guard stream.direction == .render else {
+            // Capture: the frames of the cycle under way arrive as it goes.
+            let elapsed = now > cycleStart ? Double(now - cycleStart) / 1e9 * streamRate : 0
+            return taken + UInt64(min(elapsed, cycleFrames))
+        }
+        // The last cycle's frames were taken at its start and play during it.
+        var played = Double(taken) - cycleFrames
         if cycleFrames > 0 && now > cycleStart {
-            let elapsedFrames = Double(now - cycleStart) / 1e9 * streamRate
-            interpolated = min(elapsedFrames, cycleFrames * streamRate / engineRate)
+            played += min(Double(now - cycleStart) / 1e9 * streamRate, cycleFrames)
         }
-        var position = base + interpolated
-        if stream.direction == .render {
-            position -= (Double(stream.graphLatencyFrames()) + stream.resamplerLatencyFrames) * streamRate / engineRate
-        }
-        return position > 0 ? UInt64(position) : 0
+        played -= (Double(stream.graphLatencyFrames(now: now)) + stream.resamplerLatencyFrames) * streamRate / engineRate
+        return played > 0 ? min(UInt64(played), taken) : 0
     }
 }
 

@@ -15,7 +15,8 @@ public final class AudioRenderClient: Sendable {
 
     init(client: AudioClient) { self.client = client }
 
-    /// `GetBuffer`: room for `frames` frames.
+    /// `GetBuffer`: room for `frames` frames. `frames` 0 returns an empty
+    /// buffer and holds nothing (native Windows: S_OK with no data).
     /// - Throws: BUFFER_TOO_LARGE when `frames` exceeds the free space
     ///   (buffer size minus padding), OUT_OF_ORDER when a previous buffer was
     ///   not released, DEVICE_INVALIDATED, NOT_INITIALIZED.
@@ -26,6 +27,7 @@ public final class AudioRenderClient: Sendable {
             }
             guard frames >= 0 else { throw AudioError(.E_INVALIDARG, "a negative frame count") }
             try stream.checkConverter()
+            guard frames > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
             let ring = stream.ring.pointer
             // The buffer is the application's: its free space is what
             // GetCurrentPadding leaves (frames already converted count).
@@ -47,14 +49,16 @@ public final class AudioRenderClient: Sendable {
     /// `ReleaseBuffer`: queues the first `frames` frames of the last
     /// GetBuffer (fewer than requested is allowed; 0 releases nothing).
     /// With ``BufferFlags/silent`` the frames are queued as silence.
-    /// - Throws: OUT_OF_ORDER without a GetBuffer, INVALID_SIZE when `frames`
-    ///   exceeds what GetBuffer gave.
+    /// Releasing 0 frames with nothing held succeeds (as on Windows).
+    /// - Throws: OUT_OF_ORDER for frames without a GetBuffer, INVALID_SIZE
+    ///   when `frames` exceeds what GetBuffer gave.
     public func releaseBuffer(frames: Int, flags: BufferFlags = []) throws(AudioError) {
         try client.state.withLock { state throws(AudioError) in
             guard let stream = state.stream else {
                 throw AudioError(.AUDCLNT_E_NOT_INITIALIZED, "initialize the audio client first")
             }
             guard let pending = state.pendingRender else {
+                if frames == 0 { return }
                 throw AudioError(.AUDCLNT_E_OUT_OF_ORDER, "ReleaseBuffer without GetBuffer")
             }
             guard frames >= 0, frames <= pending.frames else {

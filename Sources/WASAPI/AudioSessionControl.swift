@@ -12,9 +12,13 @@ public final class AudioSessionControl: Sendable {
     let hub: SessionHub
     let instance: String
 
+    /// Keeps this process's session from expiring while this object exists.
+    let hold: SessionHold
+
     init(hub: SessionHub, instance: String) {
         self.hub = hub
         self.instance = instance
+        hold = SessionHold(hub: hub, instance: instance)
     }
 
     func record() throws(AudioError) -> SessionRecord { try hub.record(of: instance) }

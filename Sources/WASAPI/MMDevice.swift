@@ -84,6 +84,7 @@ public struct PropertyStore: Sendable {
             .deviceInterfaceFriendlyName: .string(descriptor.clientName),
             .audioEngineDeviceFormat: .blob(format.serialized()),
             .audioEndpointPhysicalSpeakers: .uint32(format.channelMask.rawValue),
+            .audioEndpointGUID: .string(String(descriptor.id.drop { $0 != "}" }.dropFirst(2))),
             .jackPorts: .strings(descriptor.ports),
         ]
     }

@@ -1,4 +1,5 @@
 import AudioGraph
+import FoundationEssentials
 internal import JackEngine
 import PCM
 import Synchronization
@@ -24,6 +25,8 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
 
     private struct State {
         var clients: [ObjectIdentifier: any MMNotificationClient] = [:]
+        /// How many times each client is registered.
+        var registrations: [ObjectIdentifier: Int] = [:]
         /// The defaults last reported, to notice changes.
         var effectiveDefaults: [DefaultEndpointStore.Choice: String] = [:]
     }
@@ -131,8 +134,13 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     }
 
     /// `GetDevice`: the endpoint with `id`, present or not.
-    /// - Throws: `E_NOTFOUND` naming the id.
+    /// - Throws: `E_INVALIDARG` for a string that is not an endpoint id
+    ///   (`{0.0.F.NNNNNNNN}.{GUID}`), `E_NOTFOUND` for a well-formed unknown
+    ///   id, as on Windows.
     public func getDevice(id: String) throws(AudioError) -> MMDevice {
+        guard Self.isWellFormedEndpointID(id) else {
+            throw AudioError(.E_INVALIDARG, "'\(id)' is not an endpoint id ({0.0.F.NNNNNNNN}.{GUID})")
+        }
         guard let endpoint = graph.endpoint(id: id),
               includesVirtualEndpoints || !endpoint.descriptor.isVirtual else {
             throw AudioError(.E_NOTFOUND, "no endpoint with id \(id) on JACK server '\(engine.serverName)'")
@@ -159,20 +167,40 @@ public final class MMDeviceEnumerator: @unchecked Sendable {
     }
 
     /// `RegisterEndpointNotificationCallback`. The enumerator keeps `client`
-    /// until it is unregistered.
-    /// - Throws: `E_INVALIDARG` if it is already registered.
-    public func registerEndpointNotificationCallback(_ client: any MMNotificationClient) throws(AudioError) {
-        let added = state.withLock { state in
-            state.clients.updateValue(client, forKey: ObjectIdentifier(client)) == nil
+    /// until it is unregistered. Registering it again succeeds and counts
+    /// (it is called once per event, and needs as many Unregister calls), as on Windows.
+    public func registerEndpointNotificationCallback(_ client: any MMNotificationClient) {
+        state.withLock { state in
+            state.clients[ObjectIdentifier(client)] = client
+            state.registrations[ObjectIdentifier(client), default: 0] += 1
         }
-        guard added else { throw AudioError(.E_INVALIDARG, "this notification client is already registered") }
     }
 
-    /// `UnregisterEndpointNotificationCallback`.
-    /// - Throws: `E_NOTFOUND` if it was not registered.
+    /// `UnregisterEndpointNotificationCallback`: undoes one registration.
+    /// - Throws: `E_NOTFOUND` if it is not registered (any more).
     public func unregisterEndpointNotificationCallback(_ client: any MMNotificationClient) throws(AudioError) {
-        let removed = state.withLock { $0.clients.removeValue(forKey: ObjectIdentifier(client)) != nil }
+        let key = ObjectIdentifier(client)
+        let removed = state.withLock { state in
+            guard let count = state.registrations[key] else { return false }
+            if count > 1 {
+                state.registrations[key] = count - 1
+            } else {
+                state.registrations[key] = nil
+                state.clients[key] = nil
+            }
+            return true
+        }
         guard removed else { throw AudioError(.E_NOTFOUND, "this notification client is not registered") }
+    }
+
+    /// Whether `id` has the shape of an endpoint id: `{0.0.F.NNNNNNNN}.{GUID}`.
+    static func isWellFormedEndpointID(_ id: String) -> Bool {
+        let parts = id.split(separator: ".", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "{0", parts[1] == "0", parts[2] == "0" || parts[2] == "1",
+              parts[3].count == 9, parts[3].hasSuffix("}"), parts[3].dropLast().allSatisfy(\.isHexDigit) else { return false }
+        let guid = parts[4]
+        guard guid.count == 38, guid.first == "{", guid.last == "}" else { return false }
+        return UUID(uuidString: String(guid.dropFirst().dropLast())) != nil
     }
 
     /// Waits until the endpoint model reflects the graph as it is now and every

@@ -24,6 +24,8 @@ public struct PropertyKey: Sendable, Hashable, CustomStringConvertible {
     public static let audioEngineDeviceFormat = PropertyKey(formatID: "f19f064d-082c-4e27-bc73-6882a1bb8e4c", propertyID: 0)
     /// `PKEY_AudioEndpoint_PhysicalSpeakers`: the channel mask.
     public static let audioEndpointPhysicalSpeakers = PropertyKey(formatID: "1da5d803-d492-4edd-8c23-e0c0ffee7f0e", propertyID: 3)
+    /// `PKEY_AudioEndpoint_GUID`: the endpoint's GUID, the last part of its id ("{...}").
+    public static let audioEndpointGUID = PropertyKey(formatID: "1da5d803-d492-4edd-8c23-e0c0ffee7f0e", propertyID: 4)
     /// wasapi-jack's own: the endpoint's JACK ports, in channel order.
     public static let jackPorts = PropertyKey(formatID: "6a61636b-7761-7361-7069-706f72747321", propertyID: 1)
 }

@@ -1,6 +1,30 @@
 import FoundationEssentials
 import Glibc
 import AudioGraph
+import Synchronization
+
+/// Keeps a local session from expiring while a session object (control,
+/// simple or channel volume) of it exists: made with the object, released with it.
+final class SessionHold: Sendable {
+    let hub: SessionHub
+    let instance: String
+
+    init(hub: SessionHub, instance: String) {
+        self.hub = hub
+        self.instance = instance
+        hub.hold(instance, 1)
+    }
+
+    deinit { hub.hold(instance, -1) }
+}
+
+/// The volumes of a session of this process, kept after the session object
+/// itself is gone (Windows keeps a session's volume for the process's life).
+struct KeptVolumes: Sendable {
+    var volume: Float
+    var mute: Bool
+    var channels: [Float]
+}
 
 /// A stream's place in its session; the stream leaves the session when
 /// this goes away (with its audio client).
@@ -31,10 +55,17 @@ extension SessionHub {
         state.withLock { state in
             guard state.local[key] == nil else { return }
             let identifier = "\(endpoint.id)|\(executable)%b\(guid)"
-            let record = SessionRecord(
-                server: serverName, endpoint: endpoint.id, guid: guid, identifier: identifier, instance: "\(identifier)|\(pid)",
-                pid: pid, state: .inactive,
+            var record = SessionRecord(
+                server: serverName, endpoint: endpoint.id, guid: guid, identifier: identifier,
+                instance: "\(identifier)|1%b\(pid)", pid: pid, state: .inactive,
                 channels: [Float](repeating: 1, count: min(max(endpoint.channelCount, 1), SessionMetadata.maximumChannels)))
+            // Windows' default grouping parameter is a fresh GUID, not GUID_NULL.
+            record.grouping = UUID().registryFormat
+            // A session made again in this process keeps the volumes it had.
+            if let kept = SessionHub.keptVolumes.withLock({ $0[serverName + "|" + key] }),
+               kept.channels.count == record.channels.count {
+                (record.volume, record.mute, record.channels) = (kept.volume, kept.mute, kept.channels)
+            }
             state.local[key] = LocalSession(record: record)
             // No caller to tell: a new record (finite unit volumes) always
             // encodes, and a refused write is retried by the next publication.
@@ -66,6 +97,17 @@ extension SessionHub {
         }
     }
 
+    /// A session object (control or volume) of `instance` now exists (`delta`
+    /// 1) or was released (-1): a local session with one expires only when
+    /// no object of it is left, as on Windows.
+    func hold(_ instance: String, _ delta: Int) {
+        state.withLock { state in
+            guard let key = state.local.first(where: { $0.value.record.instance == instance })?.key else { return }
+            state.local[key]!.holders += delta
+            updateLocked(&state, key: key, context: nil)
+        }
+    }
+
     /// A member stream was released.
     func detach(_ membership: SessionMembership) {
         state.withLock { state in
@@ -84,7 +126,7 @@ extension SessionHub {
         if members.contains(where: \.running) {
             session.record.state = .active
         } else {
-            session.record.state = members.isEmpty && session.hadMembers ? .expired : .inactive
+            session.record.state = members.isEmpty && session.hadMembers && session.holders == 0 ? .expired : .inactive
         }
         session.record.communications = members.contains { $0.running && $0.category == .communications }
         session.record.systemSounds = !members.isEmpty && members.allSatisfy { $0.category == .alerts }
@@ -106,6 +148,9 @@ extension SessionHub {
     ///   is going away or dropped this client).
     func publishLocked(_ state: inout State, key: String) throws(AudioError) {
         guard ownUUID != 0, var record = state.local[key]?.record else { return }
+        SessionHub.keptVolumes.withLock {
+            $0[serverName + "|" + key] = KeptVolumes(volume: record.volume, mute: record.mute, channels: record.channels)
+        }
         record.revision += 1
         let text = try SessionMetadata.encode(record)
         state.local[key]!.record = record

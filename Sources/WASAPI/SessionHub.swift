@@ -64,8 +64,11 @@ final class SessionHub: @unchecked Sendable {
     struct LocalSession {
         var record: SessionRecord
         var members: [ObjectIdentifier: Member] = [:]
-        /// A stream has been a member (the session expires when the last leaves).
+        /// A stream has been a member (the session expires when the last
+        /// leaves and no session object of it is held).
         var hadMembers = false
+        /// Session objects (controls, volumes) of it that exist.
+        var holders = 0
         /// The sequence numbers of the last requests applied (each is applied once).
         var appliedRequests: [UInt64] = []
     }
@@ -144,6 +147,11 @@ final class SessionHub: @unchecked Sendable {
     }
 
     private static let hubs = SharedInstances<ObjectIdentifier, SessionHub>()
+
+    /// The last volumes of every session this process had, by server and
+    /// session key: a session made again (after every object of it, and the
+    /// hub, were released) starts with them.
+    static let keptVolumes = Mutex<[String: KeptVolumes]>([:])
 
     /// Adds a registration.
     func register<Target: Sendable>(_ path: WritableKeyPath<State, [Registration<Target>]> & Sendable,

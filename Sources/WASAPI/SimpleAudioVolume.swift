@@ -12,9 +12,13 @@ public final class SimpleAudioVolume: Sendable {
     let hub: SessionHub
     let instance: String
 
+    /// Keeps this process's session from expiring while this object exists.
+    let hold: SessionHold
+
     init(hub: SessionHub, instance: String) {
         self.hub = hub
         self.instance = instance
+        hold = SessionHold(hub: hub, instance: instance)
     }
 
     /// `SetMasterVolume`.
@@ -43,9 +47,13 @@ public final class ChannelAudioVolume: Sendable {
     let hub: SessionHub
     let instance: String
 
+    /// Keeps this process's session from expiring while this object exists.
+    let hold: SessionHold
+
     init(hub: SessionHub, instance: String) {
         self.hub = hub
         self.instance = instance
+        hold = SessionHold(hub: hub, instance: instance)
     }
 
     /// `GetChannelCount`.

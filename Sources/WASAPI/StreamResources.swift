@@ -46,6 +46,10 @@ final class StreamResources: @unchecked Sendable {
     /// converts to, read by per-period calls without asking the engine.
     let engineRate: Int
     private var listener: DeviceGraph.ListenerToken?
+    /// ``graphLatencyFrames(now:)``'s figure and when it was read (0: never).
+    /// Under the audio client's lock.
+    private var graphLatency = 0
+    private var latencyCheckedAt: UInt64 = 0
     /// Why the stream was invalidated (``Invalidation``), 0 while it is valid.
     /// The device graph's control thread sets it when the endpoint or the
     /// server goes; per-period calls read only this.
@@ -351,12 +355,19 @@ final class StreamResources: @unchecked Sendable {
     }
 
     /// The extra latency JACK reports between our ports and the hardware
-    /// (render: playback latency; capture: capture latency), in engine frames.
-    /// Asks the engine per port (JACK: a read of the port's own record, no
-    /// client lock); allocates nothing.
-    func graphLatencyFrames() -> Int {
-        var largest = 0
-        for port in ports { largest = max(largest, engine.graphLatency(of: port, playback: direction == .render)) }
-        return largest
+    /// (render: playback latency; capture: capture latency), in engine
+    /// frames, as of at most 100 ms before `now` (engine nanoseconds). The
+    /// engine is asked (JACK: under its client's lock, which every stream of
+    /// the process shares) only when the figure is older, so per-period calls
+    /// (GetPosition) almost never touch that lock; the latency changes only
+    /// when the graph's connections do. Under the audio client's lock.
+    func graphLatencyFrames(now: UInt64) -> Int {
+        if latencyCheckedAt == 0 || now &- latencyCheckedAt > 100_000_000 {
+            var largest = 0
+            for port in ports { largest = max(largest, engine.graphLatency(of: port, playback: direction == .render)) }
+            graphLatency = largest
+            latencyCheckedAt = max(now, 1)
+        }
+        return graphLatency
     }
 }
