@@ -19,18 +19,22 @@ func runCallBenchmark(serverName: String, streams: Int, threadCounts: [Int], sec
             clients.append(client)
         }
         let clocks = try clients.map { try $0.getClock() }
-        print("\n| call, \(streams) streams | threads | calls/s (total) | ns of CPU per call |")
-        print("|---|---|---|---|")
-        for (name, call) in [("GetCurrentPadding", { (index: Int) in _ = try? clients[index].getCurrentPadding() }),
-                             ("GetPosition", { (index: Int) in _ = try? clocks[index].getPosition() })] {
+        let all = clients
+        let calls: [(String, @Sendable (Int) -> Void)] = [
+            ("GetCurrentPadding", { index in _ = try? all[index].getCurrentPadding() }),
+            ("GetPosition", { index in _ = try? clocks[index].getPosition() }),
+        ]
+        emit("\n| call, \(streams) streams | threads | calls/s (total) | ns of CPU per call |")
+        emit("|---|---|---|---|")
+        for (name, call) in calls {
             for threads in threadCounts {
                 let (rate, cpuPerCall) = callRate(threads: threads, streams: streams, seconds: seconds, call: call)
-                print("| \(name) | \(threads) | \(String(format: "%.2f M", rate / 1e6)) | \(String(format: "%.0f", cpuPerCall)) |")
+                emit("| \(name) | \(threads) | \(String(format: "%.2f M", rate / 1e6)) | \(String(format: "%.0f", cpuPerCall)) |")
             }
         }
         for client in clients { _ = try? client.stop() }
     } catch {
-        print("call benchmark failed: \(error)")
+        emit("call benchmark failed: \(error)")
     }
 }
 

@@ -74,20 +74,19 @@ func cpuTicks(pid: pid_t) -> UInt64 {
 }
 
 func printTable(_ rows: [LoadResult]) {
-    print("\n| side | streams | format | late cycles | frames underrun | process CPU | jackd CPU | process + jackd | DSP load median / max |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    emit("\n| side | streams | format | late cycles | frames underrun | process CPU | jackd CPU | process + jackd | DSP load median / max |")
+    emit("|---|---|---|---|---|---|---|---|---|")
     for row in rows {
         if let failure = row.failure {
-            print("| \(row.label) | \(row.streams) | \(row.format.rawValue) | failed: \(failure) | | | | | |")
+            emit("| \(row.label) | \(row.streams) | \(row.format.rawValue) | failed: \(failure) | | | | | |")
             continue
         }
         let late = String(format: "%llu (%.2f %%)", row.xruns, Double(row.xruns) / row.cycles * 100)
-        print("| \(row.label) | \(row.streams) | \(row.format.rawValue) | \(late) | "
+        emit("| \(row.label) | \(row.streams) | \(row.format.rawValue) | \(late) | "
               + String(format: "%.3f %% | %.1f %% | %.1f %% | %.1f %% | %.1f / %.1f %% |",
                        row.underrunShare * 100, row.processCPU, row.jackdCPU, row.processCPU + row.jackdCPU,
                        row.dspMedian, row.dspMaximum))
     }
-    fflush(stdout)
 }
 
 /// N separate C JACK clients (see load_peers.c).
@@ -99,11 +98,17 @@ final class PeerLoad: LoadUnderTest {
     init(serverName: String, streams: Int, bufferFrames: Int) throws {
         var error = [CChar](repeating: 0, count: 256)
         guard let set = load_peers_start(serverName, Int32(streams), UInt32(bufferFrames), &error, error.count) else {
-            throw Failure(description: String(cString: error))
+            throw Failure(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         self.set = set
     }
 
     func underrunFrames() -> UInt64 { UInt64(load_peers_underrun_frames(set)) }
     func stop() { load_peers_stop(set) }
+}
+
+/// Writes a line to standard output at once (no buffering), so that each
+/// table appears as soon as its point is measured.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

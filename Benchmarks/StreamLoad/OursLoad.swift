@@ -13,7 +13,7 @@ final class OursLoad: LoadUnderTest, @unchecked Sendable {
 
     private let enumerator: MMDeviceEnumerator
     private let clients: [AudioClient]
-    private let running = Atomic<Bool>(true)
+    private let running = RunFlag()
     private var threads: [Thread] = []
     private let finished: DispatchGroup
 
@@ -53,12 +53,12 @@ final class OursLoad: LoadUnderTest, @unchecked Sendable {
 
     /// The buffer thread of one stream, until `running` is false.
     private static func feed(client: AudioClient, render: AudioRenderClient, event: RealtimeEvent,
-                             format: WaveFormat, running: Atomic<Bool>) {
+                             format: WaveFormat, running: RunFlag) {
         guard let bufferFrames = try? client.getBufferSize() else { return }
         let rate = Float(format.samplesPerSecond)
         var phase: Float = 0
         let step = 2 * Float.pi * 440 / rate
-        while running.load(ordering: .acquiring) {
+        while running.isSet {
             guard event.wait(timeoutMilliseconds: 1000) == .signaled else { continue }
             guard let padding = try? client.getCurrentPadding() else { return }
             let frames = bufferFrames - padding
@@ -85,8 +85,15 @@ final class OursLoad: LoadUnderTest, @unchecked Sendable {
     }
 
     func stop() {
-        running.store(false, ordering: .releasing)
+        running.clear()
         _ = finished.wait(timeout: .now() + 5)
         for client in clients { _ = try? client.stop() }
     }
+}
+
+/// A flag the feeding threads poll.
+final class RunFlag: Sendable {
+    private let value = Atomic<Bool>(true)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func clear() { value.store(false, ordering: .releasing) }
 }

@@ -30,7 +30,7 @@ do { server = try JackServerProcess.start(configuration) } catch {
     exit(1)
 }
 defer { server.stop() }
-print("jackd \(server.name): 48 kHz, 64-frame period, dummy backend, real-time \(server.isRealtime); \(options.seconds) s per point")
+emit("jackd \(server.name): 48 kHz, 64-frame period, dummy backend, real-time \(server.isRealtime); \(options.seconds) s per point")
 
 if options.calls {
     runCallBenchmark(serverName: server.name, streams: 64, threadCounts: [1, 2, 16], seconds: 2)
