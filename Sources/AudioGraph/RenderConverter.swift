@@ -56,6 +56,9 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     private var streamTaken: UInt64 = 0
     /// The ratio changed: the next converter call glides, over a short output.
     private var gliding = false
+    /// The last converter call had room to spare and no input left: it gave
+    /// everything it could, so until new input comes another call gives nothing.
+    private var drained = true
 
     /// A converter from `streamRate` to `engineRate` for `channels`
     /// interleaved channels of `sampleFormat`. Control path: allocates.
@@ -92,6 +95,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     public mutating func setRatio(_ ratio: Double) {
         resampler.setRatio(ratio)
         gliding = true
+        drained = false
     }
 
     /// The output frames over which a new ratio is reached.
@@ -108,7 +112,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
         while true {
             let room = engineRing.pointee.writableFrames()
             let available = ring.pointee.readableFrames()
-            guard room > 0 else { break }
+            guard room > 0, available > 0 || !drained else { break }
             // No more than the engine ring has room for, so that frames
             // taken are frames converted.
             let fits = Int(Double(room) / resampler.ratio) + 64
@@ -150,6 +154,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     public mutating func reset() {
         pending = 0
         gliding = false
+        drained = true
         resampler.reset()
         engineWritten = 0
         streamTaken = 0
@@ -175,6 +180,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
         }
         ring.pointee.commitRead(region.frames())
         streamTaken += UInt64(region.frames())
+        if region.frames() > 0 { drained = false }
         return region.frames()
     }
 
@@ -201,6 +207,7 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
         let result = resampler.process(input: scratch, inputFrames: pending,
                                        output: start.assumingMemoryBound(to: Float.self), outputFrames: outputFrames)
         if result.produced > 0 { gliding = false }
+        drained = pending == 0 && result.produced < outputFrames
         shiftPending(by: result.consumed)
         return result.produced
     }
