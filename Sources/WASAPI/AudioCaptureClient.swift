@@ -34,8 +34,7 @@ public final class AudioCaptureClient: Sendable {
                 throw AudioError(.AUDCLNT_E_OUT_OF_ORDER, "the previous packet was not released")
             }
             try stream.checkConverter()
-            let slot = stream.slot.pointer
-            guard let packet = slot.pointee.packets.pointee.peek() else { return nil }
+            guard let packet = stream.nextCapturePacket() else { return nil }
             let ring = stream.ring.pointer
             let region = ring.pointee.acquireRead(maxFrames: packet.frames)
             let bytesPerFrame = ring.pointee.bytesPerFrame
@@ -74,12 +73,12 @@ public final class AudioCaptureClient: Sendable {
             state.pendingCapture = nil
             guard frames > 0 else { return }
             stream.ring.pointer.pointee.commitRead(frames)
-            stream.slot.pointer.pointee.packets.pointee.pop()
+            stream.popCapturePacket()
         }
     }
 
     /// `GetNextPacketSize`: frames in the next packet, 0 when none waits.
     public func getNextPacketSize() throws(AudioError) -> Int {
-        try client.withStream { stream, _ in stream.slot.pointer.pointee.packets.pointee.peek()?.frames ?? 0 }
+        try client.withStream { stream, _ in stream.nextCapturePacket()?.frames ?? 0 }
     }
 }

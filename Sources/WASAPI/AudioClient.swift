@@ -298,13 +298,13 @@ public final class AudioClient: @unchecked Sendable {
 
     /// Frames the engine played as silence because the buffer ran dry
     /// (render), or dropped because it was full (capture), since Initialize
-    /// or Reset, in engine frames for render and the stream's for capture.
+    /// or Reset; engine frames when the stream resamples, else the stream's.
     /// Not a Windows call (Windows reports glitches through ETW only); for
     /// monitoring and load tests.
     public func glitchFrames() throws(AudioError) -> UInt64 {
         try withStream { stream, _ in
-            stream.direction == .render ? stream.slot.pointer.pointee.ring.pointee.underrunFrames()
-                                        : stream.ring.pointer.pointee.overrunFrames()
+            let ring = stream.slot.pointer.pointee.ring
+            return stream.direction == .render ? ring.pointee.underrunFrames() : ring.pointee.overrunFrames()
         }
     }
 

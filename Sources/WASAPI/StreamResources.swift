@@ -30,6 +30,10 @@ final class StreamResources: @unchecked Sendable {
     /// the ring the process thread reads (float at the engine's rate).
     /// Used under the audio client's lock only.
     let converter: RealtimeBox<RenderConverter>?
+    /// Capture streams with a resampler: the converter that turns the
+    /// process thread's packets (float at the engine's rate, in
+    /// `engineRing`) into the application's, before GetBuffer.
+    let captureConverter: RealtimeBox<CaptureConverter>?
     let engineRing: RealtimeBox<FrameRing>?
     let slot: RealtimeBox<StreamSlot>
     private let slotToken: InstalledSlot
@@ -106,10 +110,11 @@ final class StreamResources: @unchecked Sendable {
 
         let streamRate = Double(request.format.samplesPerSecond)
         let streamChannels = Int(request.format.channels)
-        // Render streams resample on the application's side of the ring: the
-        // process thread gets float at the engine's rate and only applies the
-        // volume and the channel matrix.
-        let convertsOnApplicationSide = request.direction == .render && request.resamplerQuality != nil
+        // Streams that resample do it on the application's side of the ring:
+        // the process thread moves float at the engine's rate and only
+        // applies the volume and the channel matrix.
+        let convertsOnApplicationSide = request.resamplerQuality != nil
+        let packetCapacity = max(1024, request.bufferFrames / 16 + 4)
         let pipelineConfiguration = StreamPipeline.Configuration(
             direction: request.direction, sampleFormat: convertsOnApplicationSide ? .float32 : request.sampleFormat,
             streamChannels: streamChannels, streamMask: request.format.effectiveChannelMask,
@@ -117,14 +122,17 @@ final class StreamResources: @unchecked Sendable {
             portChannels: channels, portMask: ChannelMask.defaultMask(forChannels: channels),
             engineRate: Double(engineRate), resamplerQuality: convertsOnApplicationSide ? nil : request.resamplerQuality)
         let pipeline: StreamPipeline
-        let converterBox: RealtimeBox<RenderConverter>?
+        var converterBox: RealtimeBox<RenderConverter>?
+        var captureBox: RealtimeBox<CaptureConverter>?
         do {
-            if convertsOnApplicationSide, let quality = request.resamplerQuality {
+            if let quality = request.resamplerQuality, request.direction == .render {
                 converterBox = RealtimeBox(try RenderConverter(
                     sampleFormat: request.sampleFormat, channels: streamChannels,
                     streamRate: streamRate, engineRate: Double(engineRate), quality: quality))
-            } else {
-                converterBox = nil
+            } else if let quality = request.resamplerQuality {
+                captureBox = RealtimeBox(try CaptureConverter(
+                    sampleFormat: request.sampleFormat, channels: streamChannels, streamRate: streamRate,
+                    engineRate: Double(engineRate), quality: quality, packetCapacity: packetCapacity))
             }
             pipeline = try StreamPipeline(pipelineConfiguration)
         } catch {
@@ -132,13 +140,19 @@ final class StreamResources: @unchecked Sendable {
             throw AudioError(error.hresult, "cannot create the \(request.resamplerQuality.map { "\($0)" } ?? "") resampler: \(error)")
         }
         let blockAlign = streamChannels * request.sampleFormat.bytesPerSample
-        resamplerLatencyFrames = converterBox?.pointer.pointee.latencyFrames ?? pipeline.resamplerLatencyFrames
+        // In engine frames: the render converter measures its output, the
+        // capture converter its output at the stream's rate.
+        resamplerLatencyFrames = converterBox?.pointer.pointee.latencyFrames
+            ?? captureBox.map { $0.pointer.pointee.latencyFrames * Double(engineRate) / streamRate }
+            ?? pipeline.resamplerLatencyFrames
         ring = RealtimeBox(FrameRing(capacity: request.bufferFrames, bytesPerFrame: blockAlign))
         let slotRing: UnsafeMutablePointer<FrameRing>
         converter = converterBox
-        if converterBox != nil {
+        captureConverter = captureBox
+        if convertsOnApplicationSide {
             // Room for the whole buffer at the nominal ratio, with a margin
-            // for rate adjustment; what does not fit waits in `ring`.
+            // for rate adjustment; what does not fit waits in `ring`
+            // (render) or is dropped as an overrun (capture).
             let frames = Int((Double(request.bufferFrames) * Double(engineRate) / streamRate * 1.5).rounded(.up)) + 1024
             let engineRing = RealtimeBox(FrameRing(capacity: frames, bytesPerFrame: pipeline.bytesPerFrame))
             self.engineRing = engineRing
@@ -149,7 +163,7 @@ final class StreamResources: @unchecked Sendable {
         }
         slot = RealtimeBox(StreamSlot(direction: request.direction, ports: registered, ring: slotRing,
                                       pipeline: pipeline,
-                                      packetCapacity: max(1024, request.bufferFrames / 16 + 4)))
+                                      packetCapacity: packetCapacity))
         bounce = .allocate(byteCount: request.bufferFrames * blockAlign, alignment: 16)
         do {
             slotToken = try engine.install(slot)
@@ -301,6 +315,10 @@ final class StreamResources: @unchecked Sendable {
             failures = converter.pointer.pointee.failureCount
             code = converter.pointer.pointee.lastErrorCode
         }
+        if let captureConverter, captureConverter.pointer.pointee.failureCount > 0 {
+            failures = captureConverter.pointer.pointee.failureCount
+            code = captureConverter.pointer.pointee.lastErrorCode
+        }
         guard failures == 0 else {
             invalidate(.converterFailed)
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
@@ -308,40 +326,66 @@ final class StreamResources: @unchecked Sendable {
         }
     }
 
-    // MARK: Application-side conversion (render streams with a resampler)
+    // MARK: Application-side conversion (streams with a resampler)
 
-    /// Converts what the application released into the engine ring, as far
-    /// as it has room. Nothing for streams without an application-side
-    /// converter. Under the audio client's lock.
+    /// Render: converts what the application released into the engine ring,
+    /// as far as it has room. Capture: converts the process thread's packets
+    /// into the application's ring, as far as it has room. Nothing for
+    /// streams without a resampler. Under the audio client's lock.
     func pumpConversion() {
-        guard let converter, let engineRing else { return }
-        converter.pointer.pointee.pump(from: ring.pointer, into: engineRing.pointer)
+        guard let engineRing else { return }
+        if let converter {
+            converter.pointer.pointee.pump(from: ring.pointer, into: engineRing.pointer)
+        } else if let captureConverter {
+            captureConverter.pointer.pointee.pump(packets: slot.pointer.pointee.packets, from: engineRing.pointer,
+                                                  into: ring.pointer)
+        }
     }
 
     /// GetCurrentPadding, in the application's frames: render, written and
     /// not yet played; capture, captured and not yet read. Under the audio
     /// client's lock.
     func padding() -> Int {
-        guard let converter, let engineRing else { return ring.pointer.pointee.fillLevel() }
         pumpConversion()
+        guard let converter, let engineRing else { return ring.pointer.pointee.fillLevel() }
         let consumed = converter.pointer.pointee.consumedStreamFrames(engineFramesRead: engineRing.pointer.pointee.totalRead())
         return Int(ring.pointer.pointee.totalWritten() - consumed)
+    }
+
+    /// Capture: the oldest packet in the application's frames, if any
+    /// (converting what the process thread captured first). Under the audio
+    /// client's lock.
+    func nextCapturePacket() -> CapturePacket? {
+        guard let captureConverter else { return slot.pointer.pointee.packets.pointee.peek() }
+        pumpConversion()
+        return captureConverter.pointer.pointee.peek()
+    }
+
+    /// Capture: drops the packet ``nextCapturePacket()`` returned. Under the audio client's lock.
+    func popCapturePacket() {
+        if let captureConverter {
+            captureConverter.pointer.pointee.pop()
+        } else {
+            slot.pointer.pointee.packets.pointee.pop()
+        }
     }
 
     /// Application frames the process thread has taken (render) or offered
     /// (capture) while running, since the last reset. Under the audio client's lock.
     func streamFramesMoved() -> UInt64 {
         let moved = slot.pointer.pointee.streamPosition.load(ordering: .acquiring)
-        guard let converter else { return moved }
-        return converter.pointer.pointee.consumedStreamFrames(engineFramesRead: moved)
+        if let converter { return converter.pointer.pointee.consumedStreamFrames(engineFramesRead: moved) }
+        if let captureConverter { return captureConverter.pointer.pointee.streamFrames(atEngineFrames: moved) }
+        return moved
     }
 
-    /// Sets the resampling ratio (IAudioClockAdjustment): render streams
-    /// convert the frames written from now on at it; capture streams hand
-    /// it to the process thread for its next cycle. Under the audio client's lock.
+    /// Sets the resampling ratio (IAudioClockAdjustment) for the frames
+    /// converted from now on. Under the audio client's lock.
     func setRatio(_ ratio: Double) {
         if let converter {
             converter.pointer.pointee.setRatio(ratio)
+        } else if let captureConverter {
+            captureConverter.pointer.pointee.setRatio(ratio)
         } else {
             slot.pointer.pointee.requestedRatio.store(ratio.bitPattern, ordering: .releasing)
         }
@@ -352,6 +396,7 @@ final class StreamResources: @unchecked Sendable {
     func resetConversion() {
         engineRing?.pointer.pointee.reset()
         converter?.pointer.pointee.reset()
+        captureConverter?.pointer.pointee.reset()
     }
 
     /// The extra latency JACK reports between our ports and the hardware

@@ -92,3 +92,69 @@ struct ConvertedRenderStateTests {
         }
     }
 }
+
+/// Capture streams that resample do it on the application's thread too
+/// (before GetBuffer), on the simulated engine.
+@Suite("Capture conversion on the application's side (simulated engine)")
+struct ConvertedCaptureStateTests {
+    @Test("44.1 kHz capture: one packet per cycle at the stream's rate, contiguous positions, the first one discontinuous, padding the frames unread, the signal's level")
+    func packetsInApplicationFrames() throws {
+        try withSimulatedEngine { sim, enumerator in
+            sim.setCaptureSignal(client: "system") { _, _ in 0.5 }
+            let client = try enumerator.getDefaultAudioEndpoint(.capture, role: .console).activateAudioClient()
+            let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
+            try client.initialize(shareMode: .shared, streamFlags: [.autoConvertPCM, .srcDefaultQuality],
+                                  bufferDuration: 1_000_000, format: format)
+            let capture = try client.getCaptureClient()
+            try client.start()
+            sim.runCycles(40)
+            var packets: [CaptureBuffer] = []
+            var unread = try client.getCurrentPadding()
+            var last: Int16 = 0
+            while let packet = try capture.getBuffer() {
+                packets.append(packet)
+                last = packet.data.load(fromByteOffset: (packet.frames - 1) * 4, as: Int16.self)
+                try capture.releaseBuffer(frames: packet.frames)
+                unread -= packet.frames
+            }
+            #expect(unread == 0, "padding was the frames of the packets waiting")
+            let frames = packets.reduce(0) { $0 + $1.frames }
+            // 40 cycles of 64 frames at 48 kHz are 2352 frames at 44.1 kHz, less the converter's look-ahead.
+            #expect(frames <= 2352 && frames >= 2352 - 64, "\(frames) frames")
+            #expect(packets.count >= 38 && packets.count <= 40, "one packet per cycle (\(packets.count))")
+            #expect(packets.dropLast().allSatisfy { (58...59).contains($0.frames) } || packets.count < 2
+                    || packets.dropFirst().dropLast().allSatisfy { (58...59).contains($0.frames) },
+                    "58 or 59 frames a cycle: \(packets.map(\.frames))")
+            #expect(packets.first?.flags.contains(.dataDiscontinuity) == true)
+            #expect(packets.dropFirst().allSatisfy { !$0.flags.contains(.dataDiscontinuity) })
+            for (earlier, later) in zip(packets, packets.dropFirst()) {
+                #expect(later.devicePosition == earlier.devicePosition + UInt64(earlier.frames), "contiguous positions")
+            }
+            #expect(abs(Int(last) - 16_384) <= 2, "half scale arrives as half scale (\(last))")
+            try client.stop()
+        }
+    }
+
+    @Test("RATEADJUST capture: SetSampleRate(47 kHz) gives 47 kHz worth of frames per cycle")
+    func rateAdjustment() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let client = try enumerator.getDefaultAudioEndpoint(.capture, role: .console).activateAudioClient()
+            try client.initialize(shareMode: .shared, streamFlags: [.rateAdjust], bufferDuration: 10_000_000,
+                                  format: try client.getMixFormat())
+            let capture = try client.getCaptureClient()
+            try client.getClockAdjustment().setSampleRate(47_000)
+            try client.start()
+            sim.runCycles(10)
+            while let packet = try capture.getBuffer() { try capture.releaseBuffer(frames: packet.frames) }
+            sim.runCycles(60)
+            var frames = 0
+            while let packet = try capture.getBuffer() {
+                frames += packet.frames
+                try capture.releaseBuffer(frames: packet.frames)
+            }
+            // 60 cycles of 64 frames at 48 kHz are 3760 frames at 47 kHz (3840 unadjusted).
+            #expect(abs(frames - 3760) <= 2, "\(frames) frames")
+            try client.stop()
+        }
+    }
+}
