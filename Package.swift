@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack"]),
         .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "AudioGraph", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport", "SimulatedEngine"]),
-        .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis"]),
+        .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis", "WASAPI"]),
     ]
 )

@@ -32,6 +32,9 @@ struct MonitorCommand: ParsableCommand {
     @Option(help: "Stop after this many seconds (default: run until interrupted).")
     var seconds: Double?
 
+    @Option(help: "The copy thread's (exclusive and shared) scheduling: pro-audio (real-time just under JACK's, as AvSetMmThreadCharacteristics(\"Pro Audio\") gives on Windows) or normal.")
+    var priority: ThreadPriority = .proAudio
+
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive, not \(seconds)") }
     }
@@ -44,7 +47,7 @@ struct MonitorCommand: ParsableCommand {
                 let capture = try resolveEndpoint(from, flow: .capture, purpose: "monitoring", enumerator: enumerator)
                 let render = try resolveEndpoint(to, flow: .render, purpose: "monitoring", enumerator: enumerator)
                 let monitor = try Monitor(mode: mode, enumerator: enumerator, capture: capture, render: render,
-                                          connect: !noConnect)
+                                          connect: !noConnect, priority: priority)
                 let added = mode == .callback ? 0 : enumerator.periodFrames
                 print("monitoring \(capture.id) -> \(render.id) in \(mode) mode "
                       + "(adds \(added) frames to JACK's round trip)")

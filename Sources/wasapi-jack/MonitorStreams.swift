@@ -26,7 +26,8 @@ final class Monitor {
     private let callbackStream: InCallbackStream?
     private let bufferedStreams: BufferedMonitor?
 
-    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture: MMDevice, render: MMDevice, connect: Bool) throws {
+    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture: MMDevice, render: MMDevice, connect: Bool,
+         priority: ThreadPriority = .proAudio) throws {
         self.mode = mode
         switch mode {
         case .callback:
@@ -36,8 +37,8 @@ final class Monitor {
             (callbackStream, bufferedStreams) = (stream, nil)
             (inputPortNames, outputPortNames) = (stream.inputPortNames, stream.outputPortNames)
         case .exclusive, .shared:
-            let streams = try BufferedMonitor(shareMode: mode == .exclusive ? .exclusive : .shared,
-                                              capture: capture, render: render, connect: connect)
+            let streams = try BufferedMonitor(shareMode: mode == .exclusive ? .exclusive : .shared, enumerator: enumerator,
+                                              capture: capture, render: render, connect: connect, priority: priority)
             (callbackStream, bufferedStreams) = (nil, streams)
             (inputPortNames, outputPortNames) = (try streams.capture.portNames(), try streams.render.portNames())
         }
@@ -76,7 +77,12 @@ final class BufferedMonitor: @unchecked Sendable {
     private let renderBufferFrames: Int
     private let renderFormat: WaveFormat
 
-    init(shareMode: ShareMode, capture captureDevice: MMDevice, render renderDevice: MMDevice, connect: Bool) throws {
+    private let enumerator: MMDeviceEnumerator
+    private let priority: ThreadPriority
+
+    init(shareMode: ShareMode, enumerator: MMDeviceEnumerator, capture captureDevice: MMDevice, render renderDevice: MMDevice,
+         connect: Bool, priority: ThreadPriority) throws {
+        (self.enumerator, self.priority) = (enumerator, priority)
         capture = try captureDevice.activateAudioClient()
         render = try renderDevice.activateAudioClient()
         capture.autoConnect = connect
@@ -114,7 +120,8 @@ final class BufferedMonitor: @unchecked Sendable {
 
     private func copyLoop() {
         defer { finished.signal() }
-        raiseToRealtimePriority()
+        let characteristics = enterProAudio(enumerator, priority)
+        defer { try? characteristics?.revert() }
         while running.load(ordering: .acquiring) {
             switch event.wait(timeoutMilliseconds: 200) {
             case .signaled: break
@@ -158,14 +165,4 @@ final class BufferedMonitor: @unchecked Sendable {
         }
         try renderService.releaseBuffer(frames: frames)
     }
-}
-
-/// Moves the calling thread to SCHED_FIFO at priority 5, below JACK's own
-/// threads (what MMCSS's "Pro Audio" task does for a Windows audio thread),
-/// so a busy machine delays its wake-ups less. Without the permission the
-/// thread stays as it was: the monitor works, with more drop-outs under load.
-func raiseToRealtimePriority() {
-    var parameters = sched_param()
-    parameters.sched_priority = 5
-    _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
 }
