@@ -13,8 +13,10 @@ import Synchronization
 /// under the engine's own threads, through the engine's helper (JACK:
 /// `jack_acquire_real_time_scheduling` at one below
 /// `jack_client_real_time_priority`): it preempts ordinary work, never the
-/// cycle that runs the streams. ``revert()`` (or the last reference going
-/// away) gives the thread back its previous scheduling.
+/// cycle that runs the streams. ``revert()`` gives the thread back its
+/// previous scheduling; so does the last reference going away on the
+/// registered thread itself (released on another thread, it leaves the
+/// thread as it is: that thread may have ended).
 ///
 /// | task | priority |
 /// | --- | --- |
@@ -25,7 +27,8 @@ import Synchronization
 /// they throw `ERROR_INVALID_TASK_NAME`.
 ///
 /// Thread safety: create it on the thread to raise; ``revert()`` may be
-/// called from any thread, once (a second call throws `E_HANDLE`).
+/// called once (a second call throws `E_HANDLE`) from any thread while the
+/// registered thread runs.
 public final class ThreadCharacteristics: Sendable {
     /// MMCSS's task for professional audio: the highest an application gets.
     public static let proAudio = "Pro Audio"
@@ -75,7 +78,9 @@ public final class ThreadCharacteristics: Sendable {
         (self.taskName, self.thread, self.engine) = (taskName, thread, engine)
     }
 
-    deinit { try? revert() }
+    deinit {
+        if pthread_equal(pthread_self(), thread) != 0 { try? revert() }
+    }
 
     /// Gives the thread back the scheduling it had before
     /// (`AvRevertMmThreadCharacteristics`).

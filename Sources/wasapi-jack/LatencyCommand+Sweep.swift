@@ -91,7 +91,7 @@ enum SweepTable {
         for result in jitter.priorities {
             let scheduling = result.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "SCHED_OTHER"
             lines.append("")
-            lines.append("\(result.priority) (\(scheduling)): \(result.wakeups) wake-ups; median "
+            lines.append("\(result.priority) (\(scheduling)): \(result.wakeups) wake-ups, \(result.missedEvents) events missed; median "
                          + String(format: "%.1f us, p99 %.1f us, max %.1f us", result.medianMicroseconds,
                                   result.p99Microseconds, result.maxMicroseconds))
             if let note = result.note { lines.append("  (\(note))") }

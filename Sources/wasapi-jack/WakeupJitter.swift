@@ -30,6 +30,8 @@ struct PriorityJitter: Codable {
     /// Why "Pro Audio" was refused, if it was.
     var note: String?
     var wakeups: Int
+    /// Events raised while the thread had not yet woken for an earlier one.
+    var missedEvents: Int
     var medianMicroseconds: Double
     var p99Microseconds: Double
     var maxMicroseconds: Double
@@ -90,7 +92,7 @@ struct WakeupJitter {
             do { characteristics = try enumerator.setThreadCharacteristics() } catch { note = error.message }
         }
         defer { try? characteristics?.revert() }
-        guard let delays = probe.collect(seconds: seconds), !delays.isEmpty else {
+        guard let (delays, missed) = probe.collect(seconds: seconds), !delays.isEmpty else {
             throw CommandFailure("no JACK cycle raised the wake-up probe's event for 2 s")
         }
         var trials: [BufferTrial] = []
@@ -105,7 +107,7 @@ struct WakeupJitter {
         let microseconds = delays.map { Double($0) / 1000 }.sorted()
         return PriorityJitter(
             priority: priority.rawValue, realtimePriority: characteristics?.priority, note: note,
-            wakeups: microseconds.count, medianMicroseconds: microseconds[microseconds.count / 2],
+            wakeups: microseconds.count, missedEvents: missed, medianMicroseconds: microseconds[microseconds.count / 2],
             p99Microseconds: microseconds[min(microseconds.count - 1, microseconds.count * 99 / 100)],
             maxMicroseconds: microseconds.last!, histogram: Self.histogram(microseconds),
             smallestBufferFrames: trials.last.flatMap { $0.underrunFrames == 0 ? $0.bufferFrames : nil },
