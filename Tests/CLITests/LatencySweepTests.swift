@@ -87,6 +87,24 @@ struct LatencySweepTests {
         #expect(svg.polylinePointCounts.allSatisfy { $0 == 2 }, "a point per period: \(svg.polylinePointCounts)")
     }
 
+    @Test("--use-running-server sweeps the given server at each period and gives it back its own period")
+    func runningServer() async throws {
+        try await withJackServer { server in
+            let result = try runBuiltProduct(["--server", server.name, "latency", "--sweep", "--use-running-server",
+                                              "--periods", "128", "--count", "3", "--jitter-seconds", "0", "--json"],
+                                             timeoutSeconds: 120)
+            #expect(result.status == 0, "\(result.standardError)")
+            let report = try JSONDecoder().decode(Report.self, from: Data(result.standardOutput.utf8))
+            #expect(report.points.map(\.periodFrames) == [128])
+            #expect(report.points.first?.routes.first?.medianFrames == 128, "JACK alone at the server's new period")
+            #expect(report.jitter == nil, "--jitter-seconds 0 skips the jitter part")
+            struct Single: Decodable { var periodFrames: Int }
+            let after = try runBuiltProduct(["latency", "--server", server.name, "--count", "1", "--json"])
+            #expect(try JSONDecoder().decode(Single.self, from: Data(after.standardOutput.utf8)).periodFrames
+                    == server.configuration.period, "the server's period is restored")
+        }
+    }
+
     @Test("--periods takes powers of two only, and the sweep options need --sweep")
     func badOptions() throws {
         let odd = try runBuiltProduct(["latency", "--sweep", "--periods", "64,100"])
