@@ -5,7 +5,7 @@ import WASAPI
 
 /// The command-line conventions of issue 17: global options before the
 /// command, `demo` on a server of its own, `--version`.
-@Suite("wasapi-jack global options", .serialized, .timeLimit(.minutes(5)))
+@Suite("wasapi-jack global options", .serialized, .timeLimit(.minutes(15)))
 struct GlobalOptionsTests {
     @Test("--server NAME before the command, with a space or '=', lists what it lists after the command")
     func serverBeforeCommand() async throws {

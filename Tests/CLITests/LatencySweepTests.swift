@@ -8,7 +8,7 @@ import Testing
 /// `wasapi-jack latency --sweep`, kept short: two periods, a few impulses,
 /// half a second of wake-ups and buffer per priority. It starts its own
 /// private servers (one per period and one for the jitter part).
-@Suite("latency --sweep", .serialized, .timeLimit(.minutes(5)))
+@Suite("latency --sweep", .serialized, .timeLimit(.minutes(15)))
 struct LatencySweepTests {
     struct Report: Decodable {
         struct Route: Decodable {

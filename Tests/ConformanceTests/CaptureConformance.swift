@@ -7,7 +7,7 @@ import WASAPI
 /// The assertions of Wine's dlls/mmdevapi/tests/capture.c, ported as facts
 /// about this API. Volume and session functions that capture.c repeats from
 /// render.c are counted once, under render.c (see ``Ledger``).
-@Suite("Conformance: capture.c", .timeLimit(.minutes(5)))
+@Suite("Conformance: capture.c", .timeLimit(.minutes(15)))
 struct CaptureConformance {
     @Test("capture.c test_uninitialized") func uninitialized() async throws { try await Harness.run(.simulated, Self.uninitialized) }
     @Test("capture.c test_audioclient") func audioclient() async throws { try await Harness.run(.simulated, Self.audioclient) }

@@ -284,7 +284,7 @@ enum Ledger {
     ]
 }
 
-@Suite("Conformance: the count", .timeLimit(.minutes(5)))
+@Suite("Conformance: the count", .timeLimit(.minutes(15)))
 struct LedgerTests {
     @Test("the ported ids are exactly those the suite checks, none twice, none also skipped; every Wine file has ported and skipped entries")
     func countsAddUp() throws {

@@ -7,7 +7,7 @@ import WASAPI
 /// The assertions of Wine's dlls/mmdevapi/tests/render.c (native Windows
 /// behaviour), ported as facts about this API. Each test names the Wine
 /// function; ids are listed in ``Ledger``.
-@Suite("Conformance: render.c", .timeLimit(.minutes(5)))
+@Suite("Conformance: render.c", .timeLimit(.minutes(15)))
 struct RenderConformance {
     @Test("render.c test_uninitialized") func uninitialized() async throws { try await Harness.run(.simulated, Self.uninitialized) }
     @Test("render.c test_audioclient") func audioclient() async throws { try await Harness.run(.simulated, Self.audioclient) }

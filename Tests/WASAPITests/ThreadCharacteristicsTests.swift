@@ -7,7 +7,7 @@ import Testing
 import WASAPI
 
 /// AvSetMmThreadCharacteristics("Pro Audio") and its revert.
-@Suite("Thread characteristics (MMCSS tasks)", .timeLimit(.minutes(5)))
+@Suite("Thread characteristics (MMCSS tasks)", .timeLimit(.minutes(15)))
 struct ThreadCharacteristicsTests {
     @Test("simulated: Pro Audio sits one below the engine's threads, Audio two; revert drops it; a second revert is E_HANDLE")
     func simulatedPriorities() throws {
