@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
         .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack"]),
         .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "AudioGraph", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport", "SimulatedEngine"]),
-        .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis"]),
+        .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis", "WASAPI"]),
         // Wine's mmdevapi conformance assertions (native Windows behaviour), ported.
         .testTarget(name: "ConformanceTests", dependencies: ["WASAPI", "PCM", "Realtime", "JackTestSupport", "SimulatedEngine"]),
     ]

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 bash scripts/install-deps.sh
 swift build -c release --product wasapi-jack
-exec .build/release/wasapi-jack demo --start-server "$@"
+exec .build/release/wasapi-jack demo "$@"  # starts a private server by itself when none answers

@@ -1,4 +1,5 @@
 import CProcessCycle
+import Glibc
 import Realtime
 
 /// What the WASAPI layer needs of an audio engine: the seam between WASAPI's
@@ -113,6 +114,19 @@ public protocol AudioEngine: AnyObject, Sendable {
     func removeProperty(_ key: String, of subject: UInt64) -> Bool
     /// Every property whose key starts with `prefix`, on any subject.
     func properties(withKeyPrefix prefix: String) -> [MetadataProperty]
+
+    // MARK: Application threads (MMCSS's "Pro Audio" task)
+
+    /// Gives `thread` real-time scheduling `steps` (at least 1) priorities
+    /// below the engine's own client threads (JACK:
+    /// `jack_client_real_time_priority`, the priority of the process thread
+    /// that runs the streams), through the engine's own helper, so that the
+    /// thread preempts ordinary work but never the engine's cycle; returns
+    /// the priority set (at least 1).
+    func acquireRealtimeScheduling(thread: pthread_t, belowEngineBy steps: Int) throws(RealtimeSchedulingError) -> Int
+    /// Returns `thread` to ordinary (`SCHED_OTHER`) scheduling through the
+    /// engine's own helper.
+    func dropRealtimeScheduling(thread: pthread_t) throws(RealtimeSchedulingError)
 }
 
 /// An in-callback stream installed in an engine's cycle.

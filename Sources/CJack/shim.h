@@ -10,6 +10,7 @@
 #include <jack/uuid.h>
 #include <jack/statistics.h>
 #include <jack/session.h>  /* jack_client_get_uuid */
+#include <jack/thread.h>   /* real-time scheduling helpers for application threads */
 
 /// `jack_client_open` is variadic (the server name follows the options when
 /// `JackServerName` is set); Swift cannot call variadic C functions.

@@ -39,6 +39,10 @@ public final class JackClient: @unchecked Sendable {
     private let graph = RealtimeBox(ProcessGraph())
     /// The stream ports' latencies, for JACK's latency callback (kept alive with the client).
     private let latencies = PortLatencies()
+    /// The last rate and period read, answered once the client is closed
+    /// (a stream's owner may still ask after the server went away).
+    private let lastSampleRate = Atomic<Int>(0)
+    private let lastBufferSize = Atomic<Int>(0)
 
     /// The `jack_client_t *`, Sendable so that it may cross the state lock.
     struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
@@ -102,6 +106,8 @@ public final class JackClient: @unchecked Sendable {
         jack_set_latency_callback(handle, portLatencyCallback, Unmanaged.passUnretained(latencies).toOpaque())
         graph.pointer.pointee.shutdownNotifyDescriptor.store(queue.event.fileDescriptor, ordering: .releasing)
         GraphChangeCallbacks.install(on: handle, queue: queue)
+        lastSampleRate.store(Int(jack_get_sample_rate(handle)), ordering: .relaxed)
+        lastBufferSize.store(Int(jack_get_buffer_size(handle)), ordering: .relaxed)
         ServerRegistry.register(self, handle: ClientHandle(raw: handle))
     }
 
@@ -114,10 +120,14 @@ public final class JackClient: @unchecked Sendable {
     /// be opened once this is nil (tests wait for it between servers).
     public static var serverInUse: String? { ServerRegistry.serverInUse }
 
-    /// The server's sample rate in Hz.
-    public var sampleRate: Int { withHandle { Int(jack_get_sample_rate($0)) } ?? 0 }
-    /// The server's period (buffer size) in frames.
-    public var bufferSize: Int { withHandle { Int(jack_get_buffer_size($0)) } ?? 0 }
+    /// The server's sample rate in Hz (once closed: the last one it had).
+    public var sampleRate: Int {
+        remembered(in: lastSampleRate) { Int(jack_get_sample_rate($0)) }
+    }
+    /// The server's period (buffer size) in frames (once closed: the last one it had).
+    public var bufferSize: Int {
+        remembered(in: lastBufferSize) { Int(jack_get_buffer_size($0)) }
+    }
     /// Whether the server shut the client down (or went away).
     public var isShutDown: Bool { graph.pointer.pointee.isShutDown.load(ordering: .acquiring) }
     /// xruns JACK reported to this client since it opened.
@@ -395,6 +405,16 @@ public final class JackClient: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// `read` with the open handle, remembered in `cell`; the remembered
+    /// value once the client is closed or the server dropped it.
+    private func remembered(in cell: borrowing Atomic<Int>, _ read: (OpaquePointer) -> Int) -> Int {
+        if !isShutDown, let value = withHandle(read), value > 0 {
+            cell.store(value, ordering: .relaxed)
+            return value
+        }
+        return cell.load(ordering: .relaxed)
+    }
 
     /// Runs `body` with the handle while holding the state lock, so that a
     /// concurrent ``close()`` cannot free the client underneath it.

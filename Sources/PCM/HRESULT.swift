@@ -35,6 +35,16 @@ extension HRESULT {
     public static let E_INVALIDARG = HRESULT(0x8007_0057)
     /// HRESULT_FROM_WIN32(ERROR_NOT_FOUND): what IMMDeviceEnumerator::GetDevice returns for an unknown id.
     public static let E_NOTFOUND = HRESULT(0x8007_0490)
+    /// E_HANDLE, HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE): a handle already closed or reverted.
+    public static let E_HANDLE = HRESULT(0x8007_0006)
+
+    // MMCSS (avrt.h) failures as HRESULT_FROM_WIN32 of GetLastError().
+    /// ERROR_INVALID_TASK_NAME: AvSetMmThreadCharacteristics with a task it does not know.
+    public static let ERROR_INVALID_TASK_NAME = HRESULT(0x8007_060E)
+    /// ERROR_PRIVILEGE_NOT_HELD: the system refused real-time scheduling.
+    public static let ERROR_PRIVILEGE_NOT_HELD = HRESULT(0x8007_0522)
+    /// ERROR_NOT_SUPPORTED: no real-time audio engine to schedule under.
+    public static let ERROR_NOT_SUPPORTED = HRESULT(0x8007_0032)
 
     // Audio client codes (audioclient.h).
     public static let AUDCLNT_E_NOT_INITIALIZED = HRESULT(0x8889_0001)
@@ -80,6 +90,8 @@ extension HRESULT {
         .E_NOINTERFACE: "E_NOINTERFACE", .E_POINTER: "E_POINTER", .E_FAIL: "E_FAIL",
         .E_UNEXPECTED: "E_UNEXPECTED", .E_ACCESSDENIED: "E_ACCESSDENIED",
         .E_OUTOFMEMORY: "E_OUTOFMEMORY", .E_INVALIDARG: "E_INVALIDARG", .E_NOTFOUND: "E_NOTFOUND",
+        .E_HANDLE: "E_HANDLE", .ERROR_INVALID_TASK_NAME: "ERROR_INVALID_TASK_NAME",
+        .ERROR_PRIVILEGE_NOT_HELD: "ERROR_PRIVILEGE_NOT_HELD", .ERROR_NOT_SUPPORTED: "ERROR_NOT_SUPPORTED",
         .AUDCLNT_E_NOT_INITIALIZED: "AUDCLNT_E_NOT_INITIALIZED",
         .AUDCLNT_E_ALREADY_INITIALIZED: "AUDCLNT_E_ALREADY_INITIALIZED",
         .AUDCLNT_E_WRONG_ENDPOINT_TYPE: "AUDCLNT_E_WRONG_ENDPOINT_TYPE",

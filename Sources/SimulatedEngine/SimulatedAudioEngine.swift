@@ -37,6 +37,11 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
         /// per-server state (exclusive-use locks, session mirrors, default
         /// endpoints) never meets another test's.
         public var serverName = "simulated-\(getpid())-\(serial.add(1, ordering: .relaxed).newValue)"
+        /// The priority of the engine's own client threads (nil: the engine
+        /// does not run real-time), for application threads to sit under.
+        public var realtimePriority: Int? = 10
+        /// Whether the simulated system permits real-time scheduling.
+        public var permitsRealtime = true
 
         public init() {}
     }
@@ -55,10 +60,14 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// Ports whose connections ``connect(_:to:)`` refuses (``refuseConnections(to:_:)``).
     private let refused = Mutex<Set<String>>([])
     private let refusingProperties = Atomic<Bool>(false)
+    /// Application threads' simulated scheduling (see ``realtimePriority(of:)``).
+    let scheduling: Mutex<SimulatedScheduling>
 
     /// Creates the graph with the `system` client's ports.
     public init(_ configuration: Configuration = Configuration()) {
         serverName = configuration.serverName
+        scheduling = Mutex(SimulatedScheduling(enginePriority: configuration.realtimePriority,
+                                               permitted: configuration.permitsRealtime))
         changes = try! GraphChangeQueue()
         var graph = GraphState(sampleRate: configuration.sampleRate, period: configuration.period)
         graph.addClient("system", flow: .capture, channels: configuration.captureChannels, physical: true)

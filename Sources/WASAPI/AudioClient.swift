@@ -292,7 +292,11 @@ public final class AudioClient: @unchecked Sendable {
         guard device.state == .active else {
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
         }
-        let period = ReferenceTime.duration(frames: engine.bufferSize, rate: engine.sampleRate)
+        let rate = engine.sampleRate
+        guard rate > 0 else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "the server of endpoint \(device.id) went away")
+        }
+        let period = ReferenceTime.duration(frames: engine.bufferSize, rate: rate)
         return (period, period)
     }
 

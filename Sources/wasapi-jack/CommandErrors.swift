@@ -76,8 +76,14 @@ func resolveEndpoint(_ id: String?, flow: DataFlow, role: Role = .multimedia, pu
     do {
         device = try enumerator.getDevice(id: id)
     } catch {
-        guard error.code == .E_NOTFOUND else { throw error }
-        throw CommandFailure("no endpoint with id '\(id)' on JACK server '\(server)'; run `wasapi-jack devices` to list the endpoint ids")
+        switch error.code {
+        case .E_NOTFOUND:
+            throw CommandFailure("no endpoint with id '\(id)' on JACK server '\(server)'; run `wasapi-jack devices` to list the endpoint ids")
+        case .E_INVALIDARG:
+            throw CommandFailure("'\(id)' is not an endpoint id ({0.0.F.NNNNNNNN}.{GUID}); run `wasapi-jack devices` to list the endpoint ids")
+        default:
+            throw error
+        }
     }
     guard device.dataFlow == flow else {
         let want = flow == .render ? "a render" : "a capture"

@@ -13,7 +13,8 @@ import WASAPI
 /// level, latency and xruns and prints PASS or FAIL.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Play a tone through a shared-mode stream, record it by loopback, check it.")
+        abstract: "Play a tone through a shared-mode stream, record it by loopback, check it.",
+        discussion: "Starts a private jackd (dummy backend) by itself when no server answers, and stops it on exit.")
 
     @OptionGroup var serverOptions: ServerOptions
 
@@ -22,7 +23,11 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let session = try ServerSession.open(options: serverOptions)
+            // The first thing a new user runs: it needs no server of theirs.
+            var options = serverOptions
+            options.startServer = true
+            let session = try ServerSession.open(options: options)
+            defer { withExtendedLifetime(session) {} }  // a private server stops only when the demo ends
             let enumerator = session.enumerator
             print("JACK server '\(enumerator.serverName)' (\(enumerator.engineImplementation)): "
                   + "\(enumerator.sampleRate) Hz, period \(enumerator.periodFrames) frames")
@@ -31,7 +36,7 @@ struct Demo: ParsableCommand {
                 print("  \(device.dataFlow == .render ? "render " : "capture") \(name)  \(device.channelCount) ch  \(device.id)")
             }
             let device = try enumerator.getDefaultAudioEndpoint(.render, role: .multimedia)
-            let result = try DemoRun(device: device, seconds: seconds).run()
+            let result = try DemoRun(device: device, seconds: seconds, enumerator: enumerator).run()
             print(result.report)
             print(result.passed ? "PASS" : "FAIL")
             if !result.passed { throw ExitCode.failure }
@@ -43,6 +48,8 @@ struct Demo: ParsableCommand {
 struct DemoRun {
     let device: MMDevice
     let seconds: Double
+    /// Whose engine the feeder thread's "Pro Audio" registration goes through.
+    let enumerator: MMDeviceEnumerator
     static let toneFrequency = 1000.0
     static let toneAmplitude = 0.5
 
@@ -76,7 +83,9 @@ struct DemoRun {
         var soundQPC: UInt64?
         let startQPC = trustedMonotonicNanoseconds() / 100
         try client.start()
-        let feeder = Thread {
+        let feeder = Thread { [enumerator] in
+            let characteristics = enterProAudio(enumerator, .proAudio)
+            defer { try? characteristics?.revert() }
             while !tone.isDone, event.wait(timeoutMilliseconds: 2000) == .signaled,
                   let padding = try? client.getCurrentPadding(), (try? tone.write(render, frames: bufferFrames - padding)) != nil {}
         }

@@ -14,15 +14,49 @@ struct LatencyCommand: ParsableCommand {
             port wired to its own port carries silence there), then through a \
             monitor in the chosen mode (see `wasapi-jack monitor`). Prints both \
             and the difference, which is what the mode adds.
+
+            With --sweep it measures, the way RTL Utility sweeps a driver's \
+            buffer sizes, the round trip of JACK alone and of every mode at each \
+            period from 16 to 2048 frames (--periods to choose), on a private \
+            jackd (dummy backend) started per period, or with \
+            --use-running-server on the server named by --server, whose period it \
+            changes and restores. Then the wake-up jitter of an event-driven \
+            thread at normal and "Pro Audio" priority, and the smallest shared \
+            buffer that ran --buffer-seconds without an underrun at each. \
+            Prints a table (or --json) and writes an SVG plot with --svg.
             """)
 
     @OptionGroup var serverOptions: ServerOptions
 
-    @Option(help: "callback, exclusive or shared.")
+    @Option(help: "callback, exclusive, shared or shared-resampled.")
     var mode: MonitorMode = .callback
 
-    @Option(help: "Round trips to measure per route.")
-    var count = 5
+    @Option(help: "Round trips to measure per route (default: 5; with --sweep 16).")
+    var count: Int?
+
+    @Flag(help: "Sweep the period: every route at each of --periods.")
+    var sweep = false
+
+    @Option(help: "With --sweep: periods in frames, comma-separated (default: 16,32,64,...,2048).")
+    var periods: String?
+
+    @Option(help: "With --sweep: write the plot (round trip against period, one line per route) to this SVG file.")
+    var svg: String?
+
+    @Flag(help: "With --sweep: use the running server (--server) instead of private ones; its period is changed and restored.")
+    var useRunningServer = false
+
+    @Option(help: "With --sweep: seconds of wake-ups per priority (0: skip the jitter and buffer part).")
+    var jitterSeconds: Double = 10
+
+    @Option(help: "With --sweep: seconds a shared buffer must run without an underrun.")
+    var bufferSeconds: Double = 60
+
+    @Option(help: "With --sweep: the period of the jitter and buffer part (private server).")
+    var jitterPeriod = 64
+
+    @Option(help: "With --sweep: busy threads at ordinary priority during the jitter and buffer part.")
+    var load = 0
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -41,10 +75,31 @@ struct LatencyCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard (1...100).contains(count) else { throw ValidationError("--count must be 1...100, not \(count)") }
+        if let count, !(1...100).contains(count) { throw ValidationError("--count must be 1...100, not \(count)") }
+        if !sweep && (periods != nil || svg != nil || useRunningServer) {
+            throw ValidationError("--periods, --svg and --use-running-server go with --sweep")
+        }
+        _ = try sweepPeriods()
+        guard jitterSeconds >= 0, bufferSeconds > 0, (0...64).contains(load) else {
+            throw ValidationError("--jitter-seconds must be >= 0, --buffer-seconds > 0 and --load 0...64")
+        }
+        guard [16, 32, 64, 128, 256, 512, 1024, 2048, 4096].contains(jitterPeriod) else {
+            throw ValidationError("--jitter-period must be a power of two from 16 to 4096, not \(jitterPeriod)")
+        }
+    }
+
+    /// The periods to sweep, from --periods or 16 to 2048.
+    func sweepPeriods() throws -> [Int] {
+        guard let periods else { return (4...11).map { 1 << $0 } }
+        let values = periods.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map { $0 >= 16 && $0 <= 4096 && $0 & ($0 - 1) == 0 } ?? false }) else {
+            throw ValidationError("--periods takes powers of two from 16 to 4096, comma-separated, not '\(periods)'")
+        }
+        return values.compactMap { $0 }.sorted()
     }
 
     func run() throws {
+        if sweep { return try runSweep() }
         try reportingFailures {
             let session = try ServerSession.open(options: serverOptions)
             try withExtendedLifetime(session) {
@@ -69,6 +124,7 @@ struct LatencyCommand: ParsableCommand {
         let render = try resolveEndpoint(nil, flow: .render, purpose: "the monitor", enumerator: enumerator)
         let probe = try LatencyProbe(serverName: enumerator.serverName)
         try probe.connectJackAlone()
+        let count = self.count ?? 5
         guard let alone = probe.measure(count: count) else {
             throw CommandFailure("the probe's impulses did not come back through JACK; is the server running its cycles?")
         }

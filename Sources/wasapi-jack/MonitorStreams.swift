@@ -15,6 +15,16 @@ enum MonitorMode: String, ExpressibleByArgument, CaseIterable, Sendable {
     case exclusive
     /// The same with shared-mode streams in the mix format.
     case shared
+    /// The same with shared-mode streams at 44.1 kHz (float, the mix
+    /// format's channels), converted by AUTOCONVERTPCM with
+    /// SRC_DEFAULT_QUALITY: the resampler's delay on both sides.
+    case sharedResampled = "shared-resampled"
+
+    /// The stream format of a buffered mode (nil: the mix format).
+    func streamFormat(mix: WaveFormat) -> WaveFormat? {
+        guard self == .sharedResampled else { return nil }
+        return WaveFormat(.float32, sampleRate: 44_100, channels: Int(mix.channels), extensible: false)
+    }
 }
 
 /// A running capture-to-render monitor in one of the ``MonitorMode``s.
@@ -26,7 +36,8 @@ final class Monitor {
     private let callbackStream: InCallbackStream?
     private let bufferedStreams: BufferedMonitor?
 
-    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture: MMDevice, render: MMDevice, connect: Bool) throws {
+    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture: MMDevice, render: MMDevice, connect: Bool,
+         priority: ThreadPriority = .proAudio) throws {
         self.mode = mode
         switch mode {
         case .callback:
@@ -35,9 +46,9 @@ final class Monitor {
             stream.start()
             (callbackStream, bufferedStreams) = (stream, nil)
             (inputPortNames, outputPortNames) = (stream.inputPortNames, stream.outputPortNames)
-        case .exclusive, .shared:
-            let streams = try BufferedMonitor(shareMode: mode == .exclusive ? .exclusive : .shared,
-                                              capture: capture, render: render, connect: connect)
+        case .exclusive, .shared, .sharedResampled:
+            let streams = try BufferedMonitor(mode: mode, enumerator: enumerator,
+                                              capture: capture, render: render, connect: connect, priority: priority)
             (callbackStream, bufferedStreams) = (nil, streams)
             (inputPortNames, outputPortNames) = (try streams.capture.portNames(), try streams.render.portNames())
         }
@@ -76,17 +87,26 @@ final class BufferedMonitor: @unchecked Sendable {
     private let renderBufferFrames: Int
     private let renderFormat: WaveFormat
 
-    init(shareMode: ShareMode, capture captureDevice: MMDevice, render renderDevice: MMDevice, connect: Bool) throws {
+    private let enumerator: MMDeviceEnumerator
+    private let priority: ThreadPriority
+
+    init(mode: MonitorMode, enumerator: MMDeviceEnumerator, capture captureDevice: MMDevice, render renderDevice: MMDevice,
+         connect: Bool, priority: ThreadPriority) throws {
+        (self.enumerator, self.priority) = (enumerator, priority)
+        let shareMode: ShareMode = mode == .exclusive ? .exclusive : .shared
         capture = try captureDevice.activateAudioClient()
         render = try renderDevice.activateAudioClient()
         capture.autoConnect = connect
         render.autoConnect = connect
-        let captureFormat = try capture.getMixFormat(), renderFormat = try render.getMixFormat()
+        let captureMix = try capture.getMixFormat(), renderMix = try render.getMixFormat()
+        let captureFormat = mode.streamFormat(mix: captureMix) ?? captureMix
+        let renderFormat = mode.streamFormat(mix: renderMix) ?? renderMix
+        let converting: StreamFlags = mode == .sharedResampled ? [.autoConvertPCM, .srcDefaultQuality] : []
         // Both 0: the smallest buffer the mode allows (exclusive: one period,
         // ping-pong; shared: the engine minimum).
-        try capture.initialize(shareMode: shareMode, streamFlags: [.eventCallback], bufferDuration: 0,
+        try capture.initialize(shareMode: shareMode, streamFlags: converting.union(.eventCallback), bufferDuration: 0,
                                format: captureFormat)
-        try render.initialize(shareMode: shareMode, streamFlags: [], bufferDuration: 0, format: renderFormat)
+        try render.initialize(shareMode: shareMode, streamFlags: converting, bufferDuration: 0, format: renderFormat)
         event = try RealtimeEvent()
         try capture.setEventHandle(event)
         captureService = try capture.getCaptureClient()
@@ -114,7 +134,8 @@ final class BufferedMonitor: @unchecked Sendable {
 
     private func copyLoop() {
         defer { finished.signal() }
-        raiseToRealtimePriority()
+        let characteristics = enterProAudio(enumerator, priority)
+        defer { try? characteristics?.revert() }
         while running.load(ordering: .acquiring) {
             switch event.wait(timeoutMilliseconds: 200) {
             case .signaled: break
@@ -158,14 +179,4 @@ final class BufferedMonitor: @unchecked Sendable {
         }
         try renderService.releaseBuffer(frames: frames)
     }
-}
-
-/// Moves the calling thread to SCHED_FIFO at priority 5, below JACK's own
-/// threads (what MMCSS's "Pro Audio" task does for a Windows audio thread),
-/// so a busy machine delays its wake-ups less. Without the permission the
-/// thread stays as it was: the monitor works, with more drop-outs under load.
-func raiseToRealtimePriority() {
-    var parameters = sched_param()
-    parameters.sched_priority = 5
-    _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
 }

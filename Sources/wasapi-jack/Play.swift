@@ -65,6 +65,9 @@ struct Play: ParsableCommand {
     @Option(help: "The display name of the stream's audio session, as mixers (`wasapi-jack sessions`) show it.")
     var sessionName: String?
 
+    @Option(help: "The audio thread's scheduling: pro-audio (real-time just under JACK's, as AvSetMmThreadCharacteristics(\"Pro Audio\") gives on Windows) or normal.")
+    var priority: ThreadPriority = .proAudio
+
     func validate() throws {
         guard (1...20_000).contains(bufferMs) else {
             throw ValidationError("--buffer-ms must be between 1 and 20000, not \(bufferMs)")
@@ -192,6 +195,9 @@ struct Play: ParsableCommand {
         }
 
         let xrunsBefore = endpoint.xrunCount
+        // This thread waits for the buffer event: a Windows player registers it with "Pro Audio".
+        let characteristics = enterProAudio(enumerator, priority)
+        defer { try? characteristics?.revert() }
         try write(bufferFrames)
         try client.start()
         let pollMicroseconds = UInt32(max(1, bufferMs / 4) * 1000)

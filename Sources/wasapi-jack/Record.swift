@@ -38,6 +38,9 @@ struct Record: ParsableCommand {
     @Option(help: "Channels of the file (default: the endpoint's); converted with AUTOCONVERTPCM.")
     var channels: Int?
 
+    @Option(help: "The reading thread's scheduling: pro-audio (real-time just under JACK's, as AvSetMmThreadCharacteristics(\"Pro Audio\") gives on Windows) or normal.")
+    var priority: ThreadPriority = .proAudio
+
     /// Writes another file's samples instead of recording: the sound file
     /// reader and the WAV writer end to end, with no server, so that tests
     /// (which run the built tool) can check both bit for bit.
@@ -105,6 +108,8 @@ struct Record: ParsableCommand {
         let wanted = Int((seconds * Double(rate)).rounded())
         var frames = 0, discontinuities = 0, silentPackets = 0, packets = 0
         let xrunsBefore = endpoint.xrunCount
+        let characteristics = enterProAudio(enumerator, priority)
+        defer { try? characteristics?.revert() }
         try client.start()
         let deadline = Date().addingTimeInterval(seconds + 5)
         var stalled = false

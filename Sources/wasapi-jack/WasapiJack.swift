@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WASAPI
 
 /// The `wasapi-jack` command line.
 @main
@@ -8,6 +9,11 @@ struct WasapiJack: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wasapi-jack",
         abstract: "The Windows Audio Session API model on JACK.",
+        discussion: """
+            --server NAME and --start-server may be given before the command \
+            (wasapi-jack --server NAME devices) or after it.
+            """,
+        version: WASAPIJackVersion.current,
         subcommands: [Demo.self, Devices.self, SetDefault.self, Ports.self, Play.self, Record.self,
                       MonitorCommand.self, LatencyCommand.self,
                       Sessions.self, Volume.self, Mute.self, EndpointVolumeCommand.self])
@@ -23,7 +29,7 @@ struct WasapiJack: ParsableCommand {
             return handler
         }
         Interruption.install()
-        main(nil)
+        main(GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst())))
     }
 }
 

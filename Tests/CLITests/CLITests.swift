@@ -159,7 +159,7 @@ func expectCleanFailure(_ result: ChildProcessResult, mentioning words: [String]
     }
 }
 
-@Suite("wasapi-jack on a JACK server", .serialized, .timeLimit(.minutes(5)))
+@Suite("wasapi-jack on a JACK server", .serialized, .timeLimit(.minutes(15)))
 struct CLIServerTests {
     @Test("devices --json lists the fixture's two endpoints: 2 channels, 48 kHz")
     func devicesJSON() async throws {
@@ -268,7 +268,7 @@ struct CLIServerTests {
     }
 }
 
-@Suite("wasapi-jack errors without a server", .timeLimit(.minutes(5)))
+@Suite("wasapi-jack errors without a server", .timeLimit(.minutes(15)))
 struct CLIErrorTests {
     @Test("no server: the message names the server tried and how to start one")
     func noServer() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// The programs in examples/ run to completion on a fixture server and say
 /// what they did.
-@Suite("Examples on a JACK server", .serialized, .timeLimit(.minutes(5)))
+@Suite("Examples on a JACK server", .serialized, .timeLimit(.minutes(15)))
 struct ExamplesTests {
     @Test("each example runs for a second and reports its work", arguments: [
         ("SharedEventRender", "played "),

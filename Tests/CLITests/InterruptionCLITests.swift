@@ -6,7 +6,7 @@ import Testing
 /// `play` stopped by SIGTERM or SIGINT in the middle of a long tone: it
 /// releases its stream and closes its JACK client, then exits with
 /// 128 + the signal (143, 130) at once.
-@Suite("wasapi-jack interrupted by a signal", .timeLimit(.minutes(5)))
+@Suite("wasapi-jack interrupted by a signal", .timeLimit(.minutes(15)))
 struct InterruptionCLITests {
     @Test("SIGTERM (143) or SIGINT (130) mid-play: that status within 2 s, the client gone from jack_lsp", arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
     func playInterrupted(signalNumber: Int32, expected: Int32) async throws {

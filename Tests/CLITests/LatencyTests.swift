@@ -48,7 +48,7 @@ struct CLITestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-@Suite("Round trips measured by jack_iodelay", .serialized, .timeLimit(.minutes(5)))
+@Suite("Round trips measured by jack_iodelay", .serialized, .timeLimit(.minutes(15)))
 struct LatencyRefereeTests {
     @Test("callback mode adds nothing to JACK's own 64 frames; exclusive and shared add at most one period")
     func monitorModesAgainstIodelay() async throws {

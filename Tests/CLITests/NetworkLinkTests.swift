@@ -9,7 +9,7 @@ import Testing
 /// `play` to the link's render endpoint on one server is heard by `record`
 /// from the link's capture endpoint on the other. Between two machines the
 /// client runs `jacktrip -c HOST` instead of 127.0.0.1 (docs/ARCHITECTURE.md).
-@Suite("Two servers linked by JackTrip", .serialized, .timeLimit(.minutes(5)))
+@Suite("Two servers linked by JackTrip", .serialized, .timeLimit(.minutes(15)))
 struct NetworkLinkTests {
     @Test("a tone played to the link on server A arrives on server B at 1 kHz and -6 dBFS; JACK's round trip A -> B -> A is measured with jack_iodelay")
     func toneAcrossTheLink() async throws {

@@ -8,7 +8,7 @@ import Testing
 // reach PipeWire. Every run is bounded: a command that outlives its time is
 // stopped and the test fails naming it.
 
-@Suite("wasapi-jack through pipewire-jack", .serialized, .timeLimit(.minutes(5)))
+@Suite("wasapi-jack through pipewire-jack", .serialized, .timeLimit(.minutes(15)))
 struct PipeWireCLITests {
     /// Runs the tool with `arguments` plus `--server NAME` through `server`,
     /// failing (and naming the command) when it hangs past `timeoutSeconds`.

@@ -5,7 +5,7 @@ import Testing
 /// `play` when its JACK server dies under it: it stops at once with one line
 /// that names the stopped server (device invalidated) and a non-zero status,
 /// not after a 2 s event timeout.
-@Suite("wasapi-jack when the server is killed", .timeLimit(.minutes(5)))
+@Suite("wasapi-jack when the server is killed", .timeLimit(.minutes(15)))
 struct ServerCrashCLITests {
     /// jackd keeps a killed server's registry entry until a server of the
     /// same name starts, so the killed server always has this name and is

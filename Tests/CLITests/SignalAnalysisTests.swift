@@ -2,7 +2,7 @@ import Foundation
 import SignalAnalysis
 import Testing
 
-@Suite("Signal analysis of short and empty recordings", .timeLimit(.minutes(5)))
+@Suite("Signal analysis of short and empty recordings", .timeLimit(.minutes(15)))
 struct SignalAnalysisTests {
     private func sine(_ count: Int, frequency: Double = 1000, rate: Double = 48_000) -> [Float] {
         (0..<count).map { Float(0.5 * sin(2 * .pi * frequency * Double($0) / rate)) }

@@ -49,7 +49,7 @@ struct AIFFBytes {
     }
 }
 
-@Suite("play reads the formats libsndfile reads", .serialized, .timeLimit(.minutes(5)))
+@Suite("play reads the formats libsndfile reads", .serialized, .timeLimit(.minutes(15)))
 struct SoundFileTests {
     @Test("play a 44.1 kHz 16-bit AIFF tone while record --loopback writes it: 1 kHz at -6 dBFS")
     func aiffLoopback() async throws {
@@ -82,7 +82,7 @@ struct SoundFileTests {
     }
 }
 
-@Suite("play's session options", .serialized, .timeLimit(.minutes(5)))
+@Suite("play's session options", .serialized, .timeLimit(.minutes(15)))
 struct PlaySessionTests {
     @Test("play --session-name --role communications: another process lists the session by that name, active")
     func sessionNameIsListed() async throws {
@@ -161,7 +161,7 @@ func wavBytes(bits: Int, float: Bool, channels: Int, rate: Int, extensible: Bool
     return file.bytes
 }
 
-@Suite("the sound file reader and the WAV writer (libsndfile)", .timeLimit(.minutes(5)))
+@Suite("the sound file reader and the WAV writer (libsndfile)", .timeLimit(.minutes(15)))
 struct RoundTripSoundFileTests {
     struct Layout: CustomTestStringConvertible, Sendable {
         var bits: Int, float: Bool, channels: Int

@@ -5,19 +5,27 @@ import Testing
 import WASAPI
 
 /// The assertions of Wine's dlls/mmdevapi/tests/capture.c, ported as facts
-/// about this API. Volume and session functions that capture.c repeats from
-/// render.c are counted once, under render.c (see ``Ledger``).
-@Suite("Conformance: capture.c", .timeLimit(.minutes(5)))
+/// about this API (ids in ``Ledger``). The volume functions repeat render.c's
+/// steps on the capture endpoint; ``ChannelVolumeFacts`` and
+/// ``VolumeDependenceFacts`` run them for both files.
+@Suite("Conformance: capture.c", .timeLimit(.minutes(15)))
 struct CaptureConformance {
     @Test("capture.c test_uninitialized") func uninitialized() async throws { try await Harness.run(.simulated, Self.uninitialized) }
     @Test("capture.c test_audioclient") func audioclient() async throws { try await Harness.run(.simulated, Self.audioclient) }
     @Test("capture.c test_capture") func capture() async throws { try await Harness.run(.simulated, Self.capture) }
     @Test("capture.c test_formats") func formats() async throws { try await Harness.run(.simulated, Self.formats) }
     @Test("capture.c test_render_loopback") func renderLoopback() async throws { try await Harness.run(.simulated, Self.renderLoopback) }
+    @Test("capture.c test_streamvolume") func streamvolume() async throws { try await Harness.run(.simulated, Self.streamvolume) }
+    @Test("capture.c test_channelvolume") func channelvolume() async throws { try await Harness.run(.simulated, Self.channelvolume) }
+    @Test("capture.c test_simplevolume") func simplevolume() async throws { try await Harness.run(.simulated, Self.simplevolume) }
+    @Test("capture.c test_volume_dependence") func volumeDependence() async throws { try await Harness.run(.simulated, Self.volumeDependence) }
 
     @Test("capture.c, every function, on jackd") func jackd() async throws {
         try await Harness.run(.jackServer) { harness in
-            for body in [Self.uninitialized, Self.audioclient, Self.capture, Self.formats, Self.renderLoopback] { try await body(harness) }
+            for body in [Self.uninitialized, Self.audioclient, Self.capture, Self.formats, Self.renderLoopback,
+                         Self.streamvolume, Self.channelvolume, Self.simplevolume, Self.volumeDependence] {
+                try await body(harness)
+            }
         }
     }
 

@@ -5,7 +5,7 @@ import WASAPI
 /// The assertions of Wine's dlls/mmdevapi/tests/mmdevenum.c, ported as facts
 /// about this API (the QueryInterface and reference-count ones are COM's:
 /// see ``Ledger/skipped``).
-@Suite("Conformance: mmdevenum.c", .timeLimit(.minutes(5)))
+@Suite("Conformance: mmdevenum.c", .timeLimit(.minutes(15)))
 struct EnumeratorConformance {
     @Test("mmdevenum.c START_TEST(mmdevenum)") func mmdevenum() async throws { try await Harness.run(.simulated, Self.mmdevenum) }
     @Test("mmdevenum.c test_collection") func collection() async throws { try await Harness.run(.simulated, Self.collection) }

@@ -47,6 +47,19 @@ final class Harness: @unchecked Sendable {
         return event.reset()
     }
 
+    /// WaitForSingleObject(event, milliseconds) that returns at the first
+    /// signal: on the simulator, cycles run one at a time until it fires (at
+    /// most that many milliseconds of them), so no cycle passes unwatched.
+    func waitForSignal(_ event: RealtimeEvent, milliseconds: Int) -> Bool {
+        guard let sim else { return event.wait(timeoutMilliseconds: milliseconds) == .signaled }
+        let cycles = (milliseconds * sim.sampleRate / 1000 + sim.bufferSize - 1) / sim.bufferSize
+        for _ in 0..<cycles {
+            if event.reset() { return true }
+            sim.runCycles(1)
+        }
+        return event.reset()
+    }
+
     /// Runs `body` on `engine`: a fresh simulator, a private jackd (or, in a
     /// child run, the server named by ``serverVariable``).
     static func run(_ engine: ConformanceEngine, _ body: (Harness) async throws -> Void) async throws {

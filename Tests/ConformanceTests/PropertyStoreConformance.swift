@@ -3,7 +3,7 @@ import WASAPI
 
 /// The assertions of Wine's dlls/mmdevapi/tests/propstore.c, ported as facts
 /// about this API (registry and WOW64 ones are Windows': see ``Ledger/skipped``).
-@Suite("Conformance: propstore.c", .timeLimit(.minutes(5)))
+@Suite("Conformance: propstore.c", .timeLimit(.minutes(15)))
 struct PropertyStoreConformance {
     @Test("propstore.c test_propertystore and test_getat") func propertystore() async throws { try await Harness.run(.simulated, Self.propertystore) }
 

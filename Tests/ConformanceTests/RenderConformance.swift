@@ -7,7 +7,7 @@ import WASAPI
 /// The assertions of Wine's dlls/mmdevapi/tests/render.c (native Windows
 /// behaviour), ported as facts about this API. Each test names the Wine
 /// function; ids are listed in ``Ledger``.
-@Suite("Conformance: render.c", .timeLimit(.minutes(5)))
+@Suite("Conformance: render.c", .timeLimit(.minutes(15)))
 struct RenderConformance {
     @Test("render.c test_uninitialized") func uninitialized() async throws { try await Harness.run(.simulated, Self.uninitialized) }
     @Test("render.c test_audioclient") func audioclient() async throws { try await Harness.run(.simulated, Self.audioclient) }
@@ -20,8 +20,14 @@ struct RenderConformance {
     @Test("render.c test_session") func session() async throws { try await Harness.run(.simulated, Self.session) }
     @Test("render.c test_simplevolume") func simplevolume() async throws { try await Harness.run(.simulated, Self.simplevolume) }
     @Test("render.c test_session_creation") func sessionCreation() async throws { try await Harness.run(.simulated, Self.sessionCreation) }
+    @Test("render.c test_streamvolume") func streamvolume() async throws { try await Harness.run(.simulated, Self.streamvolume) }
+    @Test("render.c test_channelvolume") func channelvolume() async throws { try await Harness.run(.simulated, Self.channelvolume) }
+    @Test("render.c test_volume_dependence") func volumeDependence() async throws { try await Harness.run(.simulated, Self.volumeDependence) }
+    @Test("render.c test_worst_case") func worstCase() async throws { try await Harness.run(.simulated, Self.worstCase) }
+    @Test("render.c test_endpointvolume") func endpointvolume() async throws { try await Harness.run(.simulated, Self.endpointvolume) }
+    @Test("render.c test_audio_clock_adjustment") func audioClockAdjustment() async throws { try await Harness.run(.simulated, Self.audioClockAdjustment) }
 
-    /// Every function once against a real server (short: the clock's loop is cut to three rounds).
+    /// Every function once against a real server, in Wine's order (short: the clock's loop is cut to three rounds).
     @Test("render.c, every function, on jackd") func jackd() async throws {
         try await Harness.run(.jackServer) { harness in
             for body in Self.all { try await body(harness) }
@@ -35,7 +41,8 @@ struct RenderConformance {
     static let all: [@Sendable (Harness) async throws -> Void] = [
         uninitialized, audioclient, formats, references, event, padding,
         { try await clock($0, shared: true) }, { try await clock($0, shared: false) },
-        session, simplevolume, sessionCreation,
+        session, streamvolume, channelvolume, simplevolume, volumeDependence, sessionCreation,
+        worstCase, endpointvolume, audioClockAdjustment,
     ]
 
     // MARK: test_uninitialized

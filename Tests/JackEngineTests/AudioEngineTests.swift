@@ -3,7 +3,7 @@ import JackEngine
 import JackTestSupport
 import Testing
 
-@Suite("JackAudioEngine: the AudioEngine seam on a real server", .timeLimit(.minutes(5)))
+@Suite("JackAudioEngine: the AudioEngine seam on a real server", .timeLimit(.minutes(15)))
 struct AudioEngineTests {
     @Test("the fixture server gives one render and one capture endpoint; another client's physical ports come and go in the scan, with graph changes queued")
     func scanFollowsPorts() async throws {

@@ -10,7 +10,7 @@ import Glibc
 /// Both slots belong to one client: between two clients, a cycle in which one
 /// of them is late (an xrun, common on a loaded 2-core VM) drops that period
 /// for the other, which is JACK's behaviour and would hide what is tested here.
-@Suite("Audio through a real JACK graph", .timeLimit(.minutes(5)))
+@Suite("Audio through a real JACK graph", .timeLimit(.minutes(15)))
 struct AudioThroughJackTests {
     static let channels = 2
 

@@ -2,7 +2,7 @@ import Foundation
 import JackTestSupport
 import Testing
 
-@Suite("Test harness: bounded waits for child processes", .timeLimit(.minutes(5)))
+@Suite("Test harness: bounded waits for child processes", .timeLimit(.minutes(15)))
 struct ChildProcessTimeoutTests {
     @Test("a child that never exits (and ignores SIGTERM) is killed at the timeout and reported with its output")
     func hungChildKilled() throws {

@@ -2,7 +2,7 @@ import AudioGraph
 import JackEngine
 import Testing
 
-@Suite("Endpoint discovery rules (no server)", .timeLimit(.minutes(5)))
+@Suite("Endpoint discovery rules (no server)", .timeLimit(.minutes(15)))
 struct EndpointDiscoveryTests {
     static let dummyPorts = [
         PortInfo(name: "system:capture_1", flags: [.isOutput, .isPhysical, .isTerminal]),

@@ -4,7 +4,7 @@ import JackEngine
 import JackTestSupport
 import Testing
 
-@Suite("Private jackd fixture", .timeLimit(.minutes(5)))
+@Suite("Private jackd fixture", .timeLimit(.minutes(15)))
 struct JackServerProcessTests {
     @Test("a started server answers with the configured rate and period, and is gone after stop")
     func startAndStop() async throws {
@@ -52,7 +52,7 @@ struct JackServerProcessTests {
     }
 }
 
-@Suite("Private jackd: names, log directory, lifetime", .timeLimit(.minutes(5)))
+@Suite("Private jackd: names, log directory, lifetime", .timeLimit(.minutes(15)))
 struct JackServerProcessSafetyTests {
     @Test("a name with shell syntax is refused before anything runs, and no command in it runs")
     func hostileNameRefused() async throws {
@@ -157,7 +157,7 @@ private func processIsAlive(_ pid: pid_t) -> Bool {
     return state != "Z" && state != "X"
 }
 
-@Suite("One server per process", .timeLimit(.minutes(5)))
+@Suite("One server per process", .timeLimit(.minutes(15)))
 struct OneServerPerProcessTests {
     @Test("a client on a second server is refused while the first server has clients, allowed after")
     func secondServerRefused() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// jackd2 keeps a killed server's registry entry until a server of the same
 /// name starts, and refuses every start once its 8 entries are taken.
-@Suite("jackd's server registry (no server)", .timeLimit(.minutes(5)))
+@Suite("jackd's server registry (no server)", .timeLimit(.minutes(15)))
 struct JackServerRegistryTests {
     /// A registry in jackd2 1.9.21's layout: the header, then 8 entries of a
     /// pid and a 257-byte name, 264 bytes apart.

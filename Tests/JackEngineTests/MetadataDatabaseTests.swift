@@ -6,7 +6,7 @@ import Testing
 
 /// The fixture's check for a wedged jackd2 metadata database, fed a fake
 /// one in a temporary directory (the real /dev/shm is not touched).
-@Suite("Wedged metadata database detection", .timeLimit(.minutes(5)))
+@Suite("Wedged metadata database detection", .timeLimit(.minutes(15)))
 struct MetadataDatabaseTests {
     @Test("a locked jack_db-UID is reported with its path, age and lock; the error says what to remove")
     func lockedDatabase() throws {

@@ -8,7 +8,7 @@ import Testing
 
 private let systemPorts = ["system:capture_1", "system:capture_2", "system:playback_1", "system:playback_2"]
 
-@Suite("Private PipeWire fixture", .timeLimit(.minutes(5)))
+@Suite("Private PipeWire fixture", .timeLimit(.minutes(15)))
 struct PipeWireServerTests {
     @Test("jack_lsp through the server's environment lists system:playback_1/2 and system:capture_1/2")
     func listsSystemPorts() async throws {

@@ -5,7 +5,7 @@ import Testing
 /// slot reached by JACK's process thread) was an index reused while its
 /// previous slot was still being withdrawn, so the withdrawer then freed the
 /// newcomer. And the table has no fixed size: a full one grows.
-@Suite("Slot table (no server)", .timeLimit(.minutes(5)))
+@Suite("Slot table (no server)", .timeLimit(.minutes(15)))
 struct SlotTableTests {
     @Test("an index being withdrawn is not given to another slot until it is released")
     func withdrawnIndexStaysTaken() throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// Random and truncated blobs through the parser and validator: nothing may
 /// crash, and every rejection must be a typed ``FormatError`` with a field name.
-@Suite("Wave format parser under random input", .timeLimit(.minutes(5)))
+@Suite("Wave format parser under random input", .timeLimit(.minutes(15)))
 struct WaveFormatFuzzTests {
     /// Outcome of feeding one blob through parse and validate.
     enum Outcome: Equatable { case accepted(SampleFormat), rejected(HRESULT) }

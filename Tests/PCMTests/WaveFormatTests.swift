@@ -2,7 +2,7 @@ import Foundation
 import PCM
 import Testing
 
-@Suite("WAVEFORMATEX / WAVEFORMATEXTENSIBLE model", .timeLimit(.minutes(5)))
+@Suite("WAVEFORMATEX / WAVEFORMATEXTENSIBLE model", .timeLimit(.minutes(15)))
 struct WaveFormatTests {
     /// A 44.1 kHz 16-bit stereo WAVEFORMATEX, byte for byte as Windows lays it out.
     static let pcm16Stereo: [UInt8] = [

@@ -141,7 +141,7 @@ private func checkLayout(_ c: LayoutCase, _ m: inout Mismatches) {
     m.check(ring.totalRead(), ring.totalWritten(), "\(c): indices after drain")
 }
 
-@Suite("FrameRing layout", .timeLimit(.minutes(5)))
+@Suite("FrameRing layout", .timeLimit(.minutes(15)))
 struct FrameRingLayoutTests {
     @Test("every capacity 1...8, start offset, fill and request size: segments, levels and bytes",
           arguments: [1, 3, 8])

@@ -48,7 +48,7 @@ private func verifyFrames(_ bytes: UnsafeRawBufferPointer, expected: UInt64, rep
     return next
 }
 
-@Suite("FrameRing under two threads", .timeLimit(.minutes(5)))
+@Suite("FrameRing under two threads", .timeLimit(.minutes(15)))
 struct FrameRingStressTests {
     /// Frames moved from the producer thread to the consumer thread.
     static let totalFrames: UInt64 = 10_000_000

@@ -42,7 +42,7 @@ private func latestValue(initial bytes: [UInt8]) -> LatestValue {
     return LatestValue(initial: UnsafeRawBufferPointer(scratch))
 }
 
-@Suite("LatestValue", .timeLimit(.minutes(5)))
+@Suite("LatestValue", .timeLimit(.minutes(15)))
 struct LatestValueTests {
     @Test("a reader sees the initial bytes, then the newest publication")
     func publishAndRead() {
@@ -97,7 +97,7 @@ struct LatestValueTests {
     }
 }
 
-@Suite("AtomicFloat", .timeLimit(.minutes(5)))
+@Suite("AtomicFloat", .timeLimit(.minutes(15)))
 struct AtomicFloatTests {
     @Test("stores and loads keep the exact bit pattern")
     func storeAndLoad() {
@@ -132,7 +132,7 @@ struct AtomicFloatTests {
     }
 }
 
-@Suite("SeqlockCell", .timeLimit(.minutes(5)))
+@Suite("SeqlockCell", .timeLimit(.minutes(15)))
 struct SeqlockCellTests {
     @Test("a fresh cell loads zeros and count 0; each write is loaded whole with its count")
     func writeAndLoad() {
@@ -189,7 +189,7 @@ struct SeqlockCellTests {
     }
 }
 
-@Suite("Thread roles (debug builds)", .timeLimit(.minutes(5)))
+@Suite("Thread roles (debug builds)", .timeLimit(.minutes(15)))
 struct ThreadRoleTests {
     #if DEBUG
     @Test("a LatestValue read from a second thread traps: its reader is one thread for life")

@@ -9,7 +9,7 @@ private func isReadable(_ descriptor: Int32) -> Bool {
     return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
 }
 
-@Suite("RealtimeEvent", .timeLimit(.minutes(5)))
+@Suite("RealtimeEvent", .timeLimit(.minutes(15)))
 struct RealtimeEventTests {
     @Test("a signal before the wait is seen by the wait")
     func signalThenWait() throws {

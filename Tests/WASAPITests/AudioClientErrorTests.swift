@@ -13,7 +13,7 @@ import WASAPI
 ///
 /// Every JACK test runs against a private jackd (48 kHz, 64-frame period,
 /// 2 capture and 2 playback ports) started by `withJackServer`.
-@Suite("Audio client error codes", .timeLimit(.minutes(5)))
+@Suite("Audio client error codes", .timeLimit(.minutes(15)))
 struct AudioClientErrorTests {
     // MARK: HRESULT values
 

@@ -13,7 +13,7 @@ import WASAPI
 ///
 /// The same rules meet a real server in the integration suites (shared
 /// render and capture, exclusive mode, stream control, device invalidation).
-@Suite("Audio client state machine (simulated engine)", .timeLimit(.minutes(5)))
+@Suite("Audio client state machine (simulated engine)", .timeLimit(.minutes(15)))
 struct AudioClientStateTests {
     // MARK: Life cycle
 

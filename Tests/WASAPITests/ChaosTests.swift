@@ -21,7 +21,7 @@ import WASAPI
 /// minute in all). Seed: `WASAPI_JACK_CHAOS_SEED` (default random); each run
 /// prints it, so a failure can be replayed (the schedule between threads
 /// still differs: the seed fixes each thread's choices, not their timing).
-@Suite("Chaos: random calls while the server is killed and restarted", .timeLimit(.minutes(5)))
+@Suite("Chaos: random calls while the server is killed and restarted", .timeLimit(.minutes(15)))
 struct ChaosTests {
     /// Fixed names: jackd keeps a killed server's registry entry until a
     /// server of the same name starts, and the chaos child always starts it

@@ -5,7 +5,7 @@ import WASAPI
 
 /// IAudioClock on the simulated engine, where time is virtual: every figure
 /// is exact, whatever the machine is doing.
-@Suite("Audio clock (simulated engine)", .timeLimit(.minutes(5)))
+@Suite("Audio clock (simulated engine)", .timeLimit(.minutes(15)))
 struct ClockStateTests {
     @Test("shared render: frequency in bytes per second, device position in whole cycles, QPC from the engine's clock, a position that follows the frames consumed")
     func renderPositions() throws {

@@ -8,7 +8,7 @@ import WASAPI
 /// GetCurrentPadding still counts the application's frames, GetBuffer's
 /// room follows it, and IAudioClockAdjustment still sets the rate at which
 /// the engine consumes them.
-@Suite("Render conversion on the application's side (simulated engine)")
+@Suite("Render conversion on the application's side (simulated engine)", .timeLimit(.minutes(15)))
 struct ConvertedRenderStateTests {
     /// 44.1 kHz int16 stereo into the 48 kHz graph with sinc medium.
     static let format = WaveFormat(.int16, sampleRate: 44_100, channels: 2, extensible: false)
@@ -95,7 +95,7 @@ struct ConvertedRenderStateTests {
 
 /// Capture streams that resample do it on the application's thread too
 /// (before GetBuffer), on the simulated engine.
-@Suite("Capture conversion on the application's side (simulated engine)")
+@Suite("Capture conversion on the application's side (simulated engine)", .timeLimit(.minutes(15)))
 struct ConvertedCaptureStateTests {
     @Test("44.1 kHz capture: one packet per cycle at the stream's rate, contiguous positions, the first one discontinuous, padding the frames unread, the signal's level")
     func packetsInApplicationFrames() throws {

@@ -5,7 +5,7 @@ import JackTestSupport
 import Testing
 import WASAPI
 
-@Suite("Default endpoints shared by every process on the server", .timeLimit(.minutes(5)))
+@Suite("Default endpoints shared by every process on the server", .timeLimit(.minutes(15)))
 struct DefaultEndpointTests {
     @Test("a default set in another process is seen here, with a default-changed notification; and the reverse")
     func defaultSeenAcrossProcesses() async throws {

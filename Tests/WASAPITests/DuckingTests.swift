@@ -9,7 +9,7 @@ import WASAPI
 /// (2 kHz) and a communications session (440 Hz). Windows of 4800 frames
 /// hold whole cycles of all three, so each tone's level is measured apart
 /// from the others.
-@Suite("Ducking", .timeLimit(.minutes(5)))
+@Suite("Ducking", .timeLimit(.minutes(15)))
 struct DuckingTests {
     @Test("a communications stream lowers a media session by the preference (80 %, then 50 %), spares the opted-out one, and restores both")
     func communicationsDucksMedia() async throws {

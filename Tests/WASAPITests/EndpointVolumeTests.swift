@@ -8,7 +8,7 @@ import WASAPI
 /// process B (the built tool) sets the endpoint's level; this process
 /// applies it to its own stream, hears the callback with B's context, and
 /// meters the result.
-@Suite("Endpoint volume and meters", .timeLimit(.minutes(5)))
+@Suite("Endpoint volume and meters", .timeLimit(.minutes(15)))
 struct EndpointVolumeTests {
     @Test("B sets the endpoint to -6 dB then mutes it: this process's stream follows, callbacks carry B's context, meters read the gained peak")
     func endpointVolumeFromAnotherProcess() async throws {

@@ -5,7 +5,7 @@ import PCM
 import Testing
 import WASAPI
 
-@Suite("IMMDeviceEnumerator over a real JACK graph", .timeLimit(.minutes(5)))
+@Suite("IMMDeviceEnumerator over a real JACK graph", .timeLimit(.minutes(15)))
 struct EnumeratorTests {
     @Test("two capture and two playback ports give one capture and one render endpoint, 2 channels at 48 kHz")
     func dummyEndpoints() async throws {

@@ -8,7 +8,7 @@ import Testing
 import WASAPI
 
 /// Exclusive mode: native formats, aligned buffers, one owner per endpoint.
-@Suite("Exclusive mode", .timeLimit(.minutes(5)))
+@Suite("Exclusive mode", .timeLimit(.minutes(15)))
 struct ExclusiveModeTests {
     @Test("BUFFER_SIZE_NOT_ALIGNED gives the aligned size, which then initializes; the other exclusive rules")
     func bufferAlignment() async throws {

@@ -34,7 +34,7 @@ let contractProcessFunction: InCallbackStream.Function = { cycle, context in
     seen.pointee.cycles.add(1, ordering: .releasing)
 }
 
-@Suite("In-callback streams", .timeLimit(.minutes(5)))
+@Suite("In-callback streams", .timeLimit(.minutes(15)))
 struct InCallbackStreamTests {
     /// A render stream's counter goes through the monitor and out to the
     /// endpoint, where a loopback capture records it: every frame arrives,

@@ -8,7 +8,7 @@ import WASAPI
 /// on this process's session keys and on an endpoint's volume key is ignored
 /// (and logged); the process keeps playing at its level and still obeys a
 /// valid request afterwards.
-@Suite("Malformed session metadata", .timeLimit(.minutes(5)))
+@Suite("Malformed session metadata", .timeLimit(.minutes(15)))
 struct MalformedSessionMetadataTests {
     @Test("garbage session requests, records and endpoint volumes are ignored; a valid request still applies")
     func garbageIsIgnored() async throws {

@@ -6,7 +6,7 @@ import WASAPI
 
 /// Lock files, the session mirror and configuration files against another
 /// local user: planted symbolic links, foreign files, shared directories.
-@Suite("Private files", .timeLimit(.minutes(5)))
+@Suite("Private files", .timeLimit(.minutes(15)))
 struct PrivateFilesTests {
     /// A scratch directory with a target file a planted link points at.
     private struct Scratch {

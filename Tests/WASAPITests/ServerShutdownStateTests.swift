@@ -13,7 +13,7 @@ import WASAPI
 /// stream, the stream's event is raised so its waiting thread wakes, every
 /// later call answers AUDCLNT_E_DEVICE_INVALIDATED, the session is
 /// disconnected (ServerShutdown), and endpoints become not present.
-@Suite("Server shutdown (simulated engine)", .timeLimit(.minutes(5)))
+@Suite("Server shutdown (simulated engine)", .timeLimit(.minutes(15)))
 struct ServerShutdownStateTests {
     @Test("a waiting event-driven render thread wakes, its next call is DEVICE_INVALIDATED, the session disconnects, endpoints go not present")
     func shutdownWakesAndInvalidates() async throws {

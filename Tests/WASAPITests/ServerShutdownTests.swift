@@ -9,7 +9,7 @@ import WASAPI
 /// started again under the same name. Runs in a child process: libjack's
 /// process-wide state after a dead server is not something the test
 /// process should keep.
-@Suite("Server killed and restarted (jackd)", .timeLimit(.minutes(5)))
+@Suite("Server killed and restarted (jackd)", .timeLimit(.minutes(15)))
 struct ServerShutdownTests {
     /// jackd keeps a killed server's registry entry until a server of the
     /// same name starts: the restart below reclaims it.

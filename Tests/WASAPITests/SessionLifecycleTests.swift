@@ -7,7 +7,7 @@ import WASAPI
 
 /// Session state, identity, notifications and disconnect reasons, in one
 /// process: on the simulated engine, and once against a real jackd.
-@Suite("Session lifecycle", .timeLimit(.minutes(5)))
+@Suite("Session lifecycle", .timeLimit(.minutes(15)))
 struct SessionLifecycleTests {
     @Test("created, inactive, active, inactive, expired; listed by the enumerator; disconnected by exclusive use and by server shutdown (simulated engine)")
     func lifecycleSimulated() async throws {

@@ -7,7 +7,7 @@ import WASAPI
 /// Sessions across processes against a real jackd: this test process is A
 /// (plays and records its own output in one JACK client, so levels are
 /// sample-exact); process B is the built `wasapi-jack` tool.
-@Suite("Session volume and mute set by another process", .timeLimit(.minutes(5)))
+@Suite("Session volume and mute set by another process", .timeLimit(.minutes(15)))
 struct SessionVolumeTests {
     struct Row: Decodable {
         var id: String, endpoint: String, displayName: String, state: String

@@ -7,7 +7,7 @@ import Testing
 import WASAPI
 
 /// Shared-mode capture and timer-driven streams against a real jackd.
-@Suite("Shared-mode capture and timer-driven streams", .timeLimit(.minutes(5)))
+@Suite("Shared-mode capture and timer-driven streams", .timeLimit(.minutes(15)))
 struct SharedCaptureTests {
     /// A timer-driven render stream (the application polls GetCurrentPadding)
     /// delivers a counter bit-exact to a timer-driven loopback capture.
@@ -80,7 +80,7 @@ struct SharedCaptureTests {
 }
 
 /// A server period change while a stream plays.
-@Suite("Period changes while streams run", .timeLimit(.minutes(5)))
+@Suite("Period changes while streams run", .timeLimit(.minutes(15)))
 struct PeriodChangeTests {
     /// The server's period goes from 64 to 256 frames and back in the middle
     /// of a counter signal: nothing lost or repeated, GetDevicePeriod follows.

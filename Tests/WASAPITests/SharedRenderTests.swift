@@ -8,7 +8,7 @@ import Testing
 import WASAPI
 
 /// Shared-mode render, loopback and clock against a real jackd (48 kHz, 64-frame periods).
-@Suite("Shared-mode render, loopback capture and clock", .timeLimit(.minutes(5)))
+@Suite("Shared-mode render, loopback capture and clock", .timeLimit(.minutes(15)))
 struct SharedRenderTests {
     /// A 44.1 kHz 16-bit stereo 1 kHz tone at half scale, event-driven, arrives in
     /// the 48 kHz float graph at 1 kHz and -6 dBFS; a loopback capture of the

@@ -8,7 +8,7 @@ import Testing
 import WASAPI
 
 /// IAudioStreamVolume and IAudioClockAdjustment on running streams.
-@Suite("Stream volume and rate adjustment", .timeLimit(.minutes(5)))
+@Suite("Stream volume and rate adjustment", .timeLimit(.minutes(15)))
 struct StreamControlTests {
     /// Per-channel stream volume, applied by the process thread: the loopback
     /// of a tone shows each channel at its gain.
@@ -82,7 +82,7 @@ struct StreamControlTests {
 }
 
 /// Stream latency as JACK sees it.
-@Suite("Latency reported to JACK", .timeLimit(.minutes(5)))
+@Suite("Latency reported to JACK", .timeLimit(.minutes(15)))
 struct LatencyReportTests {
     /// A resampled render stream reports one period plus the resampler's
     /// look-ahead as its ports' capture latency, the figure GetStreamLatency gives.

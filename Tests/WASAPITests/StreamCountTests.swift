@@ -4,7 +4,7 @@ import WASAPI
 
 /// How many streams one process holds: no limit of the library's own, only
 /// JACK's on ports (jackd2: 768 per client by default).
-@Suite("Streams per process (jackd)")
+@Suite("Streams per process (jackd)", .timeLimit(.minutes(15)))
 struct StreamCountTests {
     @Test("300 streams initialise in one process; the 300th runs, and still runs after 200 others are released and one more is added")
     func moreThan256Streams() async throws {

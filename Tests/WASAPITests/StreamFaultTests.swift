@@ -10,7 +10,7 @@ import WASAPI
 /// Faults a stream must report instead of swallowing (project issue 14), on
 /// the simulated engine: volumes read by a second thread, cycles that never
 /// finish, connections the graph refuses.
-@Suite("Stream faults (simulated engine)", .timeLimit(.minutes(5)))
+@Suite("Stream faults (simulated engine)", .timeLimit(.minutes(15)))
 struct StreamFaultTests {
     // MARK: Stream volumes
 

@@ -7,7 +7,7 @@ import Testing
 /// Errors that used to be swallowed (project issue 14, item 7), on the
 /// simulated engine: session records that cannot be encoded, metadata
 /// announcements the server refuses.
-@Suite("Swallowed errors (simulated engine)", .timeLimit(.minutes(5)))
+@Suite("Swallowed errors (simulated engine)", .timeLimit(.minutes(15)))
 struct SwallowedErrorTests {
     @Test("a session record that cannot be encoded is not published, and the change fails, leaving the session as it was")
     func unencodableSessionRecord() throws {

@@ -62,6 +62,14 @@ do {
         try render.releaseBuffer(frames: bufferFrames)
     }
 
+    // As Microsoft's sample does, the thread that waits for the event joins
+    // MMCSS's "Pro Audio" task (here: real-time just under JACK's threads);
+    // where the system refuses, it goes on at normal priority.
+    let task: ThreadCharacteristics?
+    do { task = try enumerator.setThreadCharacteristics("Pro Audio") } catch {
+        FileHandle.standardError.write(Data("normal priority: \(error)\n".utf8))
+        task = nil
+    }
     try fill()
     try client.start()
     var played = 0
@@ -73,6 +81,7 @@ do {
         played += bufferFrames
     }
     try client.stop()
+    try task?.revert()
     print("played \(played) frames in exclusive mode, \(bufferFrames)-frame buffers, to \(device.friendlyName)")
 } catch {
     print("error: \(error)")

@@ -35,6 +35,14 @@ do {
         try render.releaseBuffer(frames: frames)
     }
 
+    // As Microsoft's sample does, the thread that waits for the event joins
+    // MMCSS's "Pro Audio" task (here: real-time just under JACK's threads);
+    // where the system refuses, it goes on at normal priority.
+    let task: ThreadCharacteristics?
+    do { task = try enumerator.setThreadCharacteristics("Pro Audio") } catch {
+        FileHandle.standardError.write(Data("normal priority: \(error)\n".utf8))
+        task = nil
+    }
     try fill(bufferFrames)                       // preroll the whole buffer
     try client.start()
     var played = 0
@@ -45,6 +53,7 @@ do {
         played += free
     }
     try client.stop()
+    try task?.revert()
     print("played \(played) frames of 440 Hz to \(device.friendlyName)")
 } catch {
     print("error: \(error)")
