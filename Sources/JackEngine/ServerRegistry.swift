@@ -28,6 +28,8 @@ enum ServerRegistry {
     private static let pinned = Mutex<(name: String, clients: Int)?>(nil)
     /// Open clients, by identity.
     private static let openClients = Mutex<[ObjectIdentifier: Entry]>([:])
+    /// How many clients the server dropped were closed in this process.
+    private static let deadClientsClosed = Atomic<Int>(0)
     /// Serialises opening and closing clients (see the type's notes): held
     /// across `JackClient.init` and `JackClient.close()`.
     static let openLock = OpenLock()
@@ -92,6 +94,31 @@ enum ServerRegistry {
             }
         }
     }
+
+    /// Counts a closed client the server had dropped (``nameAfterDeadClients(_:)``).
+    static func noteDeadClientClosed() {
+        deadClientsClosed.add(1, ordering: .relaxed)
+    }
+
+    /// The name to open a client under: `name` until a dropped client was
+    /// closed in this process, then `name-N` (N: how many were), on jackd2.
+    ///
+    /// A dropped client's process thread may survive its `jack_client_close`
+    /// (libjack stops it only when the dead server's shared memory still says
+    /// the client is active), blocked on a futex in a shared-memory file named
+    /// after the server and the client. A server restarted under the same
+    /// name reuses that file for a client of the same name, and its first
+    /// cycle would wake the orphaned thread into freed memory. A name never
+    /// used before in this process gives the new client a file of its own.
+    static func nameAfterDeadClients(_ name: String) -> String {
+        let generation = deadClientsClosed.load(ordering: .relaxed)
+        guard generation > 0, !JackImplementation.isPipeWire else { return name }
+        let suffix = "-\(generation)"
+        return String(name.prefix(maximumClientNameLength - suffix.count)) + suffix
+    }
+
+    /// jackd2's JACK_CLIENT_NAME_SIZE (64) less its terminating zero.
+    static let maximumClientNameLength = 63
 
     /// Records an opened client. Call holding the open lock.
     static func register(_ client: JackClient, handle: JackClient.ClientHandle) {
