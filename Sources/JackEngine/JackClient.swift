@@ -79,7 +79,7 @@ public final class JackClient: @unchecked Sendable {
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
         if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
         var status = jack_status_t(rawValue: 0)
-        let openName = options.contains(.useExactName) ? name : ServerRegistry.nameAfterDeadClients(name)
+        let openName = options.contains(.useExactName) ? name : ServerRegistry.nameAfterDeadClients(name, on: resolvedServer)
         let handle = cjack_client_open(openName, jack_options_t(rawValue: jackOptions), &status, serverName)
         let decoded = JackStatus(rawValue: status.rawValue)
         guard let handle else {
@@ -278,7 +278,7 @@ public final class JackClient: @unchecked Sendable {
 
     private func closeHoldingOpenLock() {
         let closedByRegistry = ServerRegistry.unregister(self)
-        if isShutDown { ServerRegistry.noteDeadClientClosed() }
+        if isShutDown { ServerRegistry.noteDeadClientClosed(on: resolvedServerName) }
         let closing = state.withLock { state -> ClientHandle? in
             defer { state.handle = nil }
             return state.handle

@@ -28,8 +28,9 @@ enum ServerRegistry {
     private static let pinned = Mutex<(name: String, clients: Int)?>(nil)
     /// Open clients, by identity.
     private static let openClients = Mutex<[ObjectIdentifier: Entry]>([:])
-    /// How many clients the server dropped were closed in this process.
-    private static let deadClientsClosed = Atomic<Int>(0)
+    /// How many clients each server (by resolved name) dropped were closed
+    /// in this process.
+    private static let deadClientsClosed = Mutex<[String: Int]>([:])
     /// Serialises opening and closing clients (see the type's notes): held
     /// across `JackClient.init` and `JackClient.close()`.
     static let openLock = OpenLock()
@@ -95,13 +96,14 @@ enum ServerRegistry {
         }
     }
 
-    /// Counts a closed client the server had dropped (``nameAfterDeadClients(_:)``).
-    static func noteDeadClientClosed() {
-        deadClientsClosed.add(1, ordering: .relaxed)
+    /// Counts a closed client that `server` had dropped (``nameAfterDeadClients(_:on:)``).
+    static func noteDeadClientClosed(on server: String) {
+        deadClientsClosed.withLock { $0[server, default: 0] += 1 }
     }
 
-    /// The name to open a client under: `name` until a dropped client was
-    /// closed in this process, then `name-N` (N: how many were), on jackd2.
+    /// The name to open a client on `server` under: `name` until a client
+    /// that server dropped was closed in this process, then `name-N` (N: how
+    /// many were), on jackd2.
     ///
     /// A dropped client's process thread may survive its `jack_client_close`
     /// (libjack stops it only when the dead server's shared memory still says
@@ -110,8 +112,8 @@ enum ServerRegistry {
     /// name reuses that file for a client of the same name, and its first
     /// cycle would wake the orphaned thread into freed memory. A name never
     /// used before in this process gives the new client a file of its own.
-    static func nameAfterDeadClients(_ name: String) -> String {
-        let generation = deadClientsClosed.load(ordering: .relaxed)
+    static func nameAfterDeadClients(_ name: String, on server: String) -> String {
+        let generation = deadClientsClosed.withLock { $0[server] ?? 0 }
         guard generation > 0, !JackImplementation.isPipeWire else { return name }
         let suffix = "-\(generation)"
         return String(name.prefix(maximumClientNameLength - suffix.count)) + suffix
