@@ -76,7 +76,7 @@ extension SwallowedErrorTests {
             let error = expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try client.getCurrentPadding() }
             #expect(error?.message.contains("converter") == true, "\(String(describing: error))")
             expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try render.getBuffer(frames: 64) }
-            expectError(.AUDCLNT_E_DEVICE_INVALIDATED, "invalidated for good, not only where the converter is checked") { try client.stop() }
+            expectError(.AUDCLNT_E_DEVICE_INVALIDATED, "invalidated for good, not only where the converter is checked") { try client.start() }
         }
     }
 }
