@@ -75,6 +75,7 @@ let package = Package(
                 .product(name: "ServerFixtures", package: "wasapi-jack"),
                 .product(name: "PCM", package: "wasapi-jack"),
                 .product(name: "Realtime", package: "wasapi-jack"),
+                "CPeers",
             ],
             path: "Benchmarks/StreamCycleBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),

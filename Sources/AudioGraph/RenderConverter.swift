@@ -34,7 +34,8 @@ public struct RenderConverter: ~Copyable, @unchecked Sendable {
     /// The application's sample encoding and channels.
     public let sampleFormat: SampleFormat
     public let channels: Int
-    private var resampler: Resampler
+    /// Internal, not private: tests make it fail as libsamplerate can.
+    var resampler: Resampler
     /// Decoded application frames the converter has not taken yet, at the front.
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchFrames: Int

@@ -76,9 +76,6 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     private let cyclesSinceEvent = Atomic<Int>(0)
     /// The event is to be raised at the end of this cycle (``raiseDueEvent()``).
     private let eventDue = Atomic<Bool>(false)
-    /// A resampling ratio requested by a control thread (bit pattern of a
-    /// Double; 0: none). The process thread applies it at the next cycle.
-    public let requestedRatio = Atomic<UInt64>(0)
     /// Session, endpoint and ducking gain per port, ramped, and the peak meter.
     public let gains: GainStage
 
@@ -112,7 +109,7 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
     /// A slot whose ring holds interleaved float frames, one sample per port,
     /// at the engine's rate: no conversion. Control path.
     public init(direction: Direction, ports: [EnginePort], ring: UnsafeMutablePointer<FrameRing>) {
-        let pipeline = try! StreamPipeline(.native(direction: direction, channels: ports.count, rate: 1))
+        let pipeline = StreamPipeline(.native(direction: direction, channels: ports.count))
         self.init(direction: direction, ports: ports, ring: ring, pipeline: pipeline)
     }
 
@@ -155,8 +152,6 @@ public struct StreamSlot: ~Copyable, @unchecked Sendable {
             if eventsStarted.load(ordering: .relaxed) { countEventCycle() }
             return
         }
-        let ratioBits = requestedRatio.exchange(0, ordering: .acquiring)
-        if ratioBits != 0 { pipeline.pointee.setRatio(Double(bitPattern: ratioBits)) }
         switch direction {
         case .render:
             let result = pipeline.pointee.render(from: ring, into: planes, frames: count)

@@ -68,7 +68,6 @@ extension AudioClient {
             stream.ring.pointer.pointee.reset()
             stream.resetConversion()
             slot.pointee.packets.pointee.reset()
-            slot.pointee.pipeline.pointee.reset()
             slot.pointee.lastCycleFrames.store(0, ordering: .relaxed)
             // Capture keeps its position: the frames dropped count as read,
             // and the next packet's position is where the device is.

@@ -188,6 +188,9 @@ public final class AudioClient: @unchecked Sendable {
                 if isLoopback {
                     throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture is a shared-mode stream")
                 }
+                if streamFlags.contains(.rateAdjust) {
+                    throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT, "AUDCLNT_STREAMFLAGS_RATEADJUST is a shared-mode flag")
+                }
                 guard isNativeFormat(format, endpoint: endpoint) else {
                     throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
                                      "exclusive mode takes the device's \(engine.sampleRate) Hz, \(endpoint.channelCount) ch only")

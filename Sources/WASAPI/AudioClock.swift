@@ -82,8 +82,9 @@ public final class AudioClock: Sendable {
 
 /// `IAudioClockAdjustment`: changes a RATEADJUST stream's sample rate while it runs.
 ///
-/// Thread safety: any thread except JACK's; the process thread applies the
-/// new rate at its next cycle, gliding to it within that period.
+/// Thread safety: any thread except JACK's; the stream's converter, on the
+/// application's thread, glides to the new rate over the next frames it
+/// converts (render: at the next ReleaseBuffer; capture: before GetBuffer).
 public final class AudioClockAdjustment: Sendable {
     let client: AudioClient
 

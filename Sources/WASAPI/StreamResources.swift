@@ -118,10 +118,7 @@ final class StreamResources: @unchecked Sendable {
         let pipelineConfiguration = StreamPipeline.Configuration(
             direction: request.direction, sampleFormat: convertsOnApplicationSide ? .float32 : request.sampleFormat,
             streamChannels: streamChannels, streamMask: request.format.effectiveChannelMask,
-            streamRate: convertsOnApplicationSide ? Double(engineRate) : streamRate,
-            portChannels: channels, portMask: ChannelMask.defaultMask(forChannels: channels),
-            engineRate: Double(engineRate), resamplerQuality: convertsOnApplicationSide ? nil : request.resamplerQuality)
-        let pipeline: StreamPipeline
+            portChannels: channels, portMask: ChannelMask.defaultMask(forChannels: channels))
         var converterBox: RealtimeBox<RenderConverter>?
         var captureBox: RealtimeBox<CaptureConverter>?
         do {
@@ -134,7 +131,6 @@ final class StreamResources: @unchecked Sendable {
                     sampleFormat: request.sampleFormat, channels: streamChannels, streamRate: streamRate,
                     engineRate: Double(engineRate), quality: quality, packetCapacity: packetCapacity))
             }
-            pipeline = try StreamPipeline(pipelineConfiguration)
         } catch {
             registered.forEach(engine.unregister)
             throw AudioError(error.hresult, "cannot create the \(request.resamplerQuality.map { "\($0)" } ?? "") resampler: \(error)")
@@ -144,7 +140,8 @@ final class StreamResources: @unchecked Sendable {
         // capture converter its output at the stream's rate.
         resamplerLatencyFrames = converterBox?.pointer.pointee.latencyFrames
             ?? captureBox.map { $0.pointer.pointee.latencyFrames * Double(engineRate) / streamRate }
-            ?? pipeline.resamplerLatencyFrames
+            ?? 0
+        let pipeline = StreamPipeline(pipelineConfiguration)
         ring = RealtimeBox(FrameRing(capacity: request.bufferFrames, bytesPerFrame: blockAlign))
         let slotRing: UnsafeMutablePointer<FrameRing>
         converter = converterBox
@@ -301,25 +298,16 @@ final class StreamResources: @unchecked Sendable {
     }
 
     /// Throws AUDCLNT_E_DEVICE_INVALIDATED (and invalidates the stream for
-    /// good) once the process thread reported a failure of the stream's
-    /// sample-rate converter. A failed `src_process` produces nothing: the
-    /// stream silently plays or records silence, the nearest Windows case
+    /// good) once the stream's sample-rate converter failed. A failed
+    /// `src_process` produces nothing: the stream silently plays or records
+    /// silence, the nearest Windows case
     /// being a device that stopped working under the stream, which
     /// applications handle by releasing the client and making a new one.
     /// Checked by GetCurrentPadding and GetBuffer. Under the client's lock.
     func checkConverter() throws(AudioError) {
-        let pipeline = slot.pointer.pointee.pipeline
-        var failures = pipeline.pointee.converterFailures.load(ordering: .acquiring)
-        var code = pipeline.pointee.lastConverterError.load(ordering: .relaxed)
-        if let converter, converter.pointer.pointee.failureCount > 0 {
-            failures = converter.pointer.pointee.failureCount
-            code = converter.pointer.pointee.lastErrorCode
-        }
-        if let captureConverter, captureConverter.pointer.pointee.failureCount > 0 {
-            failures = captureConverter.pointer.pointee.failureCount
-            code = captureConverter.pointer.pointee.lastErrorCode
-        }
-        guard failures == 0 else {
+        let failure = converter.map { ($0.pointer.pointee.failureCount, $0.pointer.pointee.lastErrorCode) }
+            ?? captureConverter.map { ($0.pointer.pointee.failureCount, $0.pointer.pointee.lastErrorCode) }
+        if case let (failures, code)? = failure, failures > 0 {
             invalidate(.converterFailed)
             throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
                              "the stream's sample-rate converter failed \(failures) time(s): \(ResamplerError(code: code))")
@@ -380,15 +368,12 @@ final class StreamResources: @unchecked Sendable {
     }
 
     /// Sets the resampling ratio (IAudioClockAdjustment) for the frames
-    /// converted from now on. Under the audio client's lock.
+    /// converted from now on. Every RATEADJUST stream is shared and has a
+    /// converter (Initialize refuses an exclusive one). Under the audio
+    /// client's lock.
     func setRatio(_ ratio: Double) {
-        if let converter {
-            converter.pointer.pointee.setRatio(ratio)
-        } else if let captureConverter {
-            captureConverter.pointer.pointee.setRatio(ratio)
-        } else {
-            slot.pointer.pointee.requestedRatio.store(ratio.bitPattern, ordering: .releasing)
-        }
+        converter?.pointer.pointee.setRatio(ratio)
+        captureConverter?.pointer.pointee.setRatio(ratio)
     }
 
     /// Empties the engine ring and the converter (IAudioClient::Reset), with

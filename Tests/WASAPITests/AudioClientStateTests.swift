@@ -298,6 +298,21 @@ struct AudioClientStateTests {
         }
     }
 
+    @Test("AUDCLNT_E_UNSUPPORTED_FORMAT: RATEADJUST in exclusive mode (Microsoft's IAudioClockAdjustment documentation); the same stream without it initializes")
+    func exclusiveRateAdjust() throws {
+        try withSimulatedEngine { _, enumerator in
+            let client = try enumerator.getDefaultAudioEndpoint(.render, role: .console).activateAudioClient()
+            let mix = try client.getMixFormat()
+            let period = try client.getDevicePeriod().minimumPeriod
+            expectError(.AUDCLNT_E_UNSUPPORTED_FORMAT) {
+                try client.initialize(shareMode: .exclusive, streamFlags: [.rateAdjust], bufferDuration: period,
+                                      periodicity: period, format: mix)
+            }
+            try client.initialize(shareMode: .exclusive, streamFlags: [], bufferDuration: period, periodicity: period, format: mix)
+            expectError(.E_INVALIDARG) { try client.getClockAdjustment() }
+        }
+    }
+
     // MARK: Render buffer
 
     @Test("AUDCLNT_E_INVALID_SIZE: render ReleaseBuffer of more than GetBuffer gave; the buffer stays pending")

@@ -1,4 +1,5 @@
 import Foundation
+@testable import AudioGraph
 import PCM
 import SimulatedEngine
 import Testing
@@ -65,15 +66,17 @@ extension SwallowedErrorTests {
             try client.start()
             sim.runCycles(4)
             #expect(try client.getCurrentPadding() < 441, "the converter works")
-            // What StreamPipeline stores on the process thread when src_process fails.
-            let pipeline = try #require(client.state.withLock { $0.stream }).slot.pointer.pointee.pipeline
-            pipeline.pointee.lastConverterError.store(12, ordering: .relaxed)
-            pipeline.pointee.converterFailures.store(1, ordering: .releasing)
+            // A real libsamplerate failure of the stream's converter: overlapping buffers.
+            let converter = try #require(client.state.withLock { $0.stream?.converter })
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 512)
+            defer { buffer.deallocate() }
+            buffer.initialize(repeating: 0, count: 512)
+            _ = converter.pointer.pointee.resampler.process(input: buffer, inputFrames: 64, output: buffer + 32, outputFrames: 64)
+            #expect(converter.pointer.pointee.failureCount == 1)
             let error = expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try client.getCurrentPadding() }
             #expect(error?.message.contains("converter") == true, "\(String(describing: error))")
             expectError(.AUDCLNT_E_DEVICE_INVALIDATED) { try render.getBuffer(frames: 64) }
-            pipeline.pointee.converterFailures.store(0, ordering: .releasing)
-            expectError(.AUDCLNT_E_DEVICE_INVALIDATED, "invalidated for good") { try client.getCurrentPadding() }
+            expectError(.AUDCLNT_E_DEVICE_INVALIDATED, "invalidated for good, not only where the converter is checked") { try client.start() }
         }
     }
 }

@@ -16,72 +16,27 @@ enum Cycle {
     static let ringFrames = 4096
 }
 
-/// What the application hands its stream, and so what the pipeline converts.
-enum StreamFormat: Sendable, CaseIterable {
-    /// float32 stereo at the engine's 48 kHz: no conversion and no resampler,
-    /// the stream frame already is one sample per port.
-    case native
-    /// int16 stereo at 44.1 kHz, opened with AUTOCONVERTPCM and
-    /// SRC_DEFAULT_QUALITY: decode to float, then the sinc-medium converter up
-    /// to 48 kHz.
-    case resampled
-
-    var sampleFormat: SampleFormat {
-        switch self {
-        case .native: .float32
-        case .resampled: .int16
-        }
-    }
-
-    var streamRate: Double {
-        switch self {
-        case .native: Cycle.engineRate
-        case .resampled: 44_100
-        }
-    }
-
-    /// The converter `AudioClient.initialize` picks for these flags.
-    var resamplerQuality: ResamplerQuality? {
-        switch self {
-        case .native: nil
-        case .resampled: ResamplerQuality.forStreamFlags(autoConvertPCM: true, defaultQuality: true)
-        }
-    }
-
-    /// For benchmark names.
-    var label: String {
-        switch self {
-        case .native: "float32 48k native"
-        case .resampled: "int16 44.1k -> 48k sinc-medium"
-        }
-    }
-
-    /// The pipeline configuration `StreamResources` builds for such a stream
-    /// on a stereo endpoint.
-    func configuration(_ direction: StreamSlot.Direction) -> StreamPipeline.Configuration {
-        StreamPipeline.Configuration(
-            direction: direction, sampleFormat: sampleFormat,
-            streamChannels: 2, streamMask: .stereo, streamRate: streamRate,
-            portChannels: Cycle.portChannels, portMask: .stereo,
-            engineRate: Cycle.engineRate, resamplerQuality: resamplerQuality)
-    }
-}
-
-/// How a bank's streams get from their rings to their ports (or back).
+/// How a bank's streams get from their rings to their ports (or back). Both
+/// move float32 stereo at the engine's 48 kHz: what the process thread does
+/// for every shared stream, resampled ones included (they convert on the
+/// application's thread, see ConverterBenchmarks).
 enum StreamWork: Sendable {
-    /// Our ``StreamPipeline``: what `StreamSlot` runs in the process callback.
-    case pipeline(StreamFormat)
+    /// Our ``StreamPipeline``: what `StreamSlot` runs in the process callback
+    /// (volume and channel matrix on a stereo endpoint).
+    case pipeline
     /// The peer: float stereo frames (de)interleaved between ring and planes
     /// by a plain loop, as a hand-written C JACK client does. No conversion,
     /// no matrix, no volume.
     case plainCopy
 
     /// Bytes of one stream frame in the ring.
-    var bytesPerFrame: Int {
-        switch self {
-        case .pipeline(let format): 2 * format.sampleFormat.bytesPerSample
-        case .plainCopy: 2 * MemoryLayout<Float>.size
-        }
+    var bytesPerFrame: Int { 2 * MemoryLayout<Float>.size }
+
+    /// The pipeline configuration `StreamResources` builds for a native
+    /// stream on a stereo endpoint.
+    static func configuration(_ direction: StreamSlot.Direction) -> StreamPipeline.Configuration {
+        StreamPipeline.Configuration(direction: direction, sampleFormat: .float32, streamChannels: 2,
+                                     streamMask: .stereo, portChannels: Cycle.portChannels, portMask: .stereo)
     }
 }
 
@@ -118,8 +73,8 @@ final class StreamBank: @unchecked Sendable {
     private let signal: UnsafeMutableRawPointer
     private let bytesPerFrame: Int
 
-    /// Builds the streams and runs a few cycles so that resamplers start from
-    /// steady state. Control path: allocates.
+    /// Builds the streams and runs a few cycles, so that the measured ones
+    /// find warm caches. Control path: allocates.
     init(count: Int, direction: StreamSlot.Direction, work: StreamWork) {
         self.count = count
         self.direction = direction
@@ -130,10 +85,10 @@ final class StreamBank: @unchecked Sendable {
         for stream in 0..<count {
             (rings + stream).initialize(to: FrameRing(capacity: Cycle.ringFrames, bytesPerFrame: bytesPerFrame))
         }
-        if case .pipeline(let format) = work {
+        if case .pipeline = work {
             let pipelines = UnsafeMutablePointer<StreamPipeline>.allocate(capacity: count)
             for stream in 0..<count {
-                (pipelines + stream).initialize(to: try! StreamPipeline(format.configuration(direction)))
+                (pipelines + stream).initialize(to: StreamPipeline(StreamWork.configuration(direction)))
             }
             self.pipelines = pipelines
         } else {
@@ -151,18 +106,10 @@ final class StreamBank: @unchecked Sendable {
             inputPlanes[plane] = UnsafePointer(samples)
         }
 
-        // Two-tone interleaved stereo, encoded as the application would write it.
+        // Two-tone interleaved float stereo, as the application writes it.
         let samples = Cycle.ringFrames * 2
-        let floats = UnsafeMutablePointer<Float>.allocate(capacity: samples)
-        defer { floats.deallocate() }
-        fillTestSignal(floats, count: samples, phase: 0)
         signal = .allocate(byteCount: Cycle.ringFrames * bytesPerFrame, alignment: 16)
-        switch work {
-        case .pipeline(let format):
-            SampleConversion.encode(format.sampleFormat, from: floats, into: signal, samples: samples)
-        case .plainCopy:
-            signal.copyMemory(from: floats, byteCount: samples * MemoryLayout<Float>.size)
-        }
+        fillTestSignal(signal.assumingMemoryBound(to: Float.self), count: samples, phase: 0)
 
         for _ in 0..<8 {
             if direction == .render {
@@ -317,7 +264,7 @@ private func interleave(_ left: UnsafePointer<Float>, _ right: UnsafePointer<Flo
 
 /// A deterministic two-tone signal in [-0.9, 0.9], so that no stage sees
 /// silence; `phase` offsets it per plane.
-private func fillTestSignal(_ samples: UnsafeMutablePointer<Float>, count: Int, phase: Int) {
+func fillTestSignal(_ samples: UnsafeMutablePointer<Float>, count: Int, phase: Int) {
     for index in 0..<count {
         let t = Float(index + phase * 17)
         samples[index] = 0.6 * sinf(t * 0.031) + 0.3 * sinf(t * 0.0071)

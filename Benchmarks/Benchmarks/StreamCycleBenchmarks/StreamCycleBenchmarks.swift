@@ -7,19 +7,21 @@ import JackEngine
 //
 // One benchmark iteration is one cycle over all the bank's streams, exactly
 // the part of the process callback that scales with the stream count: per
-// stream, StreamPipeline.render (ring -> decode -> resample -> volume ->
-// channel matrix -> port planes) or StreamPipeline.capture (the reverse).
+// stream, StreamPipeline.render (ring -> volume -> channel matrix -> port
+// planes) or StreamPipeline.capture (the reverse), on float32 stereo at
+// 48 kHz. Every shared stream costs the process thread this: streams at
+// another rate convert on the application's thread (ConverterBenchmarks).
 // Between iterations, outside the measured region, the application's side
 // tops the rings up (render) or drains them (capture), so no cycle ever runs
 // dry or overflows; a cycle that does fails the benchmark.
 //
-// Stream formats:
-// - native: float32 stereo 48 kHz, no conversion and no resampler;
-// - resampled: int16 stereo 44.1 kHz with AUTOCONVERTPCM +
-//   SRC_DEFAULT_QUALITY, i.e. decode and the sinc-medium converter.
 // Peer: "plain copy", float stereo (de)interleaved between ring and planes by
 // a plain loop, what a hand-written C JACK client does per stream. pipeline /
-// plain copy is what conversion, matrix and volume cost on top.
+// plain copy is what matrix and volume cost on top.
+//
+// The application-side conversion of a resampled stream, RenderConverter at
+// ReleaseBuffer, is measured against a plain src_process peer
+// (ConverterBenchmarks.swift).
 //
 // "floor" measures an empty region: the clock reads that every figure
 // includes once.
@@ -47,14 +49,11 @@ let benchmarks: @Sendable () -> Void = {
 
     for streams in [1, 8, 64] {
         cycleBenchmark(.render, .plainCopy, streams: streams)
-        for format in StreamFormat.allCases {
-            cycleBenchmark(.render, .pipeline(format), streams: streams)
-        }
+        cycleBenchmark(.render, .pipeline, streams: streams)
     }
     cycleBenchmark(.capture, .plainCopy, streams: 8)
-    for format in StreamFormat.allCases {
-        cycleBenchmark(.capture, .pipeline(format), streams: 8)
-    }
+    cycleBenchmark(.capture, .pipeline, streams: 8)
+    converterBenchmarks()
 }
 
 /// Holds a benchmark's streams from its setup to its teardown, so that only
@@ -67,7 +66,7 @@ private final class BankHolder: @unchecked Sendable {
 private func cycleBenchmark(_ direction: StreamSlot.Direction, _ work: StreamWork, streams: Int) {
     let holder = BankHolder()
     let what = switch work {
-    case .pipeline(let format): format.label
+    case .pipeline: "float32 48k native"
     case .plainCopy: "plain copy (peer)"
     }
     // Zero-padded so that the report lists 1, 8, 64 in order.
