@@ -44,8 +44,8 @@ public enum ResamplerQuality: Sendable, CaseIterable, CustomStringConvertible {
         return defaultQuality ? .sincMedium : .linear
     }
 
-    /// libsamplerate's converter number.
-    var converterType: Int32 {
+    /// libsamplerate's converter number (`src_new`'s `converter_type`).
+    public var converterType: Int32 {
         switch self {
         case .zeroOrderHold: Int32(SRC_ZERO_ORDER_HOLD)
         case .linear: Int32(SRC_LINEAR)

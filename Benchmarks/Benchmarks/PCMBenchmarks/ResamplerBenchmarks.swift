@@ -36,7 +36,7 @@ func resamplerBenchmarks() {
         }
 
         var error: Int32 = 0
-        let state = src_new(quality.converterNumber, 2, &error)!
+        let state = src_new(quality.converterType, 2, &error)!
         // What a C caller offers per period in steady state.
         let offered = Int((Double(period) / ratio).rounded(.up)) + 1
 
@@ -59,17 +59,6 @@ func resamplerBenchmarks() {
 }
 
 extension ResamplerQuality {
-    /// libsamplerate's number for the converter, for the direct calls.
-    var converterNumber: Int32 {
-        switch self {
-        case .zeroOrderHold: Int32(SRC_ZERO_ORDER_HOLD)
-        case .linear: Int32(SRC_LINEAR)
-        case .sincFastest: Int32(SRC_SINC_FASTEST)
-        case .sincMedium: Int32(SRC_SINC_MEDIUM_QUALITY)
-        case .sincBest: Int32(SRC_SINC_BEST_QUALITY)
-        }
-    }
-
     /// A short name for benchmark labels.
     var benchmarkName: String {
         switch self {

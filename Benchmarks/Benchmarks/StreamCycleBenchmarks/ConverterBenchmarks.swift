@@ -35,7 +35,7 @@ func converterBenchmarks() {
     converter.initialize(to: try! RenderConverter(sampleFormat: .int16, channels: 2, streamRate: 44_100,
                                                   engineRate: Cycle.engineRate, quality: quality))
 
-    Benchmark("convert x441: RenderConverter int16 44.1k -> 48k \(quality.benchmarkName)") { benchmark in
+    Benchmark("convert x441: RenderConverter int16 44.1k -> 48k \(quality)") { benchmark in
         _ = ring.pointee.write(from: signal, frames: block)
         engineRing.pointee.commitRead(engineRing.pointee.readableFrames())
 
@@ -47,10 +47,10 @@ func converterBenchmarks() {
     }
 
     var error: Int32 = 0
-    let state = src_new(quality.converterNumber, 2, &error)!
+    let state = src_new(quality.converterType, 2, &error)!
     let output = UnsafeMutablePointer<Float>.allocate(capacity: 2048 * 2)
 
-    Benchmark("convert x441: src_process \(quality.benchmarkName) (peer)") { benchmark in
+    Benchmark("convert x441: src_process \(quality) (peer)") { benchmark in
         benchmark.startMeasurement()
         src_short_to_float_array(signal.assumingMemoryBound(to: Int16.self), floats, Int32(block * 2))
         var data = SRC_DATA(data_in: floats, data_out: output, input_frames: block, output_frames: 2048,
@@ -60,29 +60,5 @@ func converterBenchmarks() {
 
         blackHole(data.output_frames_gen)
         if status != 0 || data.input_frames_used != block { benchmark.error("src_process: \(status), used \(data.input_frames_used)") }
-    }
-}
-
-extension ResamplerQuality {
-    /// libsamplerate's number for the converter, for the direct calls.
-    var converterNumber: Int32 {
-        switch self {
-        case .zeroOrderHold: Int32(SRC_ZERO_ORDER_HOLD)
-        case .linear: Int32(SRC_LINEAR)
-        case .sincFastest: Int32(SRC_SINC_FASTEST)
-        case .sincMedium: Int32(SRC_SINC_MEDIUM_QUALITY)
-        case .sincBest: Int32(SRC_SINC_BEST_QUALITY)
-        }
-    }
-
-    /// A short name for benchmark labels.
-    var benchmarkName: String {
-        switch self {
-        case .zeroOrderHold: "zoh"
-        case .linear: "linear"
-        case .sincFastest: "sinc-fastest"
-        case .sincMedium: "sinc-medium"
-        case .sincBest: "sinc-best"
-        }
     }
 }
