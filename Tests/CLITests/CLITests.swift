@@ -116,21 +116,45 @@ struct CommandTimeout: Error, CustomStringConvertible {
 
 /// Runs `play FILE` on `server` while `record --loopback` writes `output`:
 /// the recorder starts first (so that it hears the whole file) and is ended
-/// with SIGINT once `play` has exited and one more 300 ms has passed, so the
+/// with SIGINT once `play` has exited (``stopRecorder(_:)``), so the
 /// recording holds the whole file however long either start took. `recorded`
 /// is the recorder's result: 130, with the file finished.
 func playWhileRecordingLoopback(_ file: String, to output: String,
                                 server: String) async throws -> (played: ChildProcessResult, recorded: ChildProcessResult) {
-    let recorder = try RunningProcess(product: "wasapi-jack",
-                                      arguments: ["record", "--server", server, "--loopback", "--seconds", "60", output])
-    // Play once the recorder's loopback ports are in the graph (at most 20 s).
-    try await waitForPorts(on: server, timeoutSeconds: 20) { $0.hasPrefix("wasapi-jack") && $0.contains(".in_") }
+    let recorder = try await startRecorder(["--loopback", output], on: server)
     let played = try runBuiltProduct(["play", "--server", server, file])
-    try await Task.sleep(for: .milliseconds(300))
+    return (played, try stopRecorder(recorder))
+}
+
+/// Starts `record ARGUMENTS --seconds 60` on `server` and returns once its
+/// ports are in the graph (at most 40 s); if it exits first, throws with
+/// what it printed.
+func startRecorder(_ arguments: [String], on server: String) async throws -> RunningProcess {
+    let recorder = try RunningProcess(product: "wasapi-jack",
+                                      arguments: ["record", "--server", server, "--seconds", "60"] + arguments)
+    let deadline = ContinuousClock.now + .seconds(40)
+    while ContinuousClock.now < deadline {
+        guard recorder.isRunning else {
+            throw CommandTimeout(what: "record's ports on '\(server)': it exited with \(recorder.terminationStatus): "
+                                 + recorder.standardError, seconds: 40)
+        }
+        let listing = try runProgram("/usr/bin/jack_lsp", ["-s", server], timeoutSeconds: 10)
+        if listing.standardOutput.split(separator: "\n").contains(where: { $0.hasPrefix("wasapi-jack") && $0.contains(".in_") }) {
+            return recorder
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    recorder.stop()
+    throw CommandTimeout(what: "record's ports on '\(server)'; it printed: \(recorder.standardError)", seconds: 40)
+}
+
+/// Ends a recorder from ``startRecorder(_:on:)`` with SIGINT 300 ms after the
+/// sound it waited for has gone (`record` finishes its file and exits 130).
+func stopRecorder(_ recorder: RunningProcess) throws -> ChildProcessResult {
+    usleep(300_000)
     kill(recorder.processIdentifier, SIGINT)
     let status = try recorder.waitForExit(timeoutSeconds: 20)
-    return (played, ChildProcessResult(status: status, standardOutput: recorder.standardOutput,
-                                       standardError: recorder.standardError))
+    return ChildProcessResult(status: status, standardOutput: recorder.standardOutput, standardError: recorder.standardError)
 }
 
 /// Expects both channels of a 48 kHz stereo recording to hold a steady 1 kHz

@@ -47,13 +47,11 @@ struct NetworkLinkTests {
             #expect(toFar.flow == "render" && !toFar.isVirtual && fromNear.flow == "capture" && !fromNear.isVirtual)
 
             // play on A to the link, record on B from the link.
-            let recording = RunningProcess.background(["record", "--device", fromNear.id, "--seconds", "4", output,
-                                                       "--server", b.name])
-            try await waitForPorts(on: b.name, timeoutSeconds: 20) { $0.hasPrefix("wasapi-jack") && $0.contains(".in_") }
+            let recorder = try await startRecorder(["--device", fromNear.id, output], on: b.name)
             let played = try runBuiltProduct(["play", "--device", toFar.id, tone, "--server", a.name])
             #expect(played.status == 0, "\(played.standardError)")
-            let recorded = try await recording.value
-            #expect(recorded.status == 0, "\(recorded.standardError)")
+            let recorded = try stopRecorder(recorder)
+            #expect(recorded.status == 130, "status \(recorded.status): \(recorded.standardError)")
             let wav = try WrittenWAV(path: output)
             let left = stride(from: 0, to: wav.samples.count, by: 2).map { wav.samples[$0] }
             let steady = SignalAnalysis.steadyPart(left, skip: 4_800, count: 48_000)
@@ -100,11 +98,4 @@ private func startJackTrip(_ arguments: [String], on server: String) async throw
     }
     throw CommandTimeout(what: "jacktrip's ports on '\(server)' (three tries): \(failures.joined(separator: "\n---\n"))",
                          seconds: 60)
-}
-
-extension RunningProcess {
-    /// Runs the built tool in the background; the task's value is its result (bounded: 60 s).
-    static func background(_ arguments: [String]) -> Task<ChildProcessResult, any Error> {
-        Task.detached { try runBuiltProduct(arguments) }
-    }
 }

@@ -3,6 +3,7 @@ import JackEngine
 import JackTestSupport
 import PCM
 import Realtime
+import Synchronization
 import Testing
 import WASAPI
 
@@ -97,26 +98,38 @@ struct PeriodChangeTests {
 
             let total = 144_000
             let counter = CounterSource(total: total)
+            // The feeder waits at a gate until each change was made, so the
+            // changes fall inside the signal however late this thread runs.
+            let allowed = Atomic(60_000)
             try client.start()
             let feeder = StreamThread {
                 guard event.wait(timeoutMilliseconds: 2000) == .signaled,
                       let padding = try? client.getCurrentPadding() else { return false }
-                return (try? counter.fill(render, frames: bufferFrames - padding)) ?? false
+                let room = min(bufferFrames - padding, allowed.load(ordering: .acquiring) - counter.written)
+                guard room > 0 else { return true }
+                return (try? counter.fill(render, frames: room)) ?? false
             }
             let engine = try JackAudioEngine.shared(serverName: server.name)
             let deadline = ContinuousClock.now + .seconds(60)
             var changedUp = false, changedBack = false
-            while try recording.drain() < total + 9600 && ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
-                let frames = recording.samples.count / 2
-                if !changedUp && frames > 48_000 {
+                _ = try recording.drain()
+                // The newest value heard (left channel; silence is 0).
+                let samples = recording.samples
+                let heard = stride(from: samples.count - 2, through: 0, by: -2).lazy.map { samples[$0] }.first { $0 != 0 } ?? 0
+                if !changedUp && heard >= 48_000 {
                     #expect(try engine.setBufferSize(256))
                     changedUp = true
                     try await Task.sleep(for: .milliseconds(200))
                     #expect(try client.getDevicePeriod().defaultPeriod == 53_334, "256 frames at 48 kHz")
-                } else if changedUp && !changedBack && frames > 96_000 {
+                    allowed.store(110_000, ordering: .releasing)
+                } else if changedUp && !changedBack && heard >= 96_000 {
                     #expect(try engine.setBufferSize(64))
                     changedBack = true
+                    allowed.store(total, ordering: .releasing)
+                } else if changedBack && heard >= Float(total) {
+                    break
                 }
             }
             feeder.stop()

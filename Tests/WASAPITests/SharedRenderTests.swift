@@ -215,6 +215,8 @@ final class CounterSource: @unchecked Sendable {
     let total: Int
     private var next = 1
     var isDone: Bool { next > total }
+    /// Frames written so far.
+    var written: Int { next - 1 }
 
     init(total: Int) { self.total = total }
 
