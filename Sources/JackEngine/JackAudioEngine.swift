@@ -148,7 +148,7 @@ public final class JackAudioEngine: AudioEngine, @unchecked Sendable {
     /// has no such socket: there the answer is always true (an open is tried).
     package static func serverAnswers(serverName: String?) -> Bool {
         guard !JackImplementation.isPipeWire else { return true }
-        let name = serverName ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) } ?? "default"
+        let name = ServerRegistry.resolvedName(serverName)
         let path = "/dev/shm/jack_\(name)_\(getuid())_0"
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }

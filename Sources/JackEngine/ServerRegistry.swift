@@ -47,8 +47,7 @@ enum ServerRegistry {
     /// Resolves `serverName` the way libjack does and counts one more client on
     /// it. Throws if the process's clients are on another server.
     static func checkIn(_ serverName: String?) throws(EngineError) -> String {
-        let resolved = serverName
-            ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) } ?? "default"
+        let resolved = resolvedName(serverName)
         let conflict = pinned.withLock { pinned -> String? in
             switch pinned {
             case nil:
@@ -62,6 +61,12 @@ enum ServerRegistry {
         }
         if let conflict { throw .otherServerInUse(inUse: conflict, requested: resolved) }
         return resolved
+    }
+
+    /// `serverName` as libjack resolves it: itself, else
+    /// `$JACK_DEFAULT_SERVER`, else "default".
+    static func resolvedName(_ serverName: String?) -> String {
+        serverName ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) } ?? "default"
     }
 
     /// The server this process's open clients are on, if any.
