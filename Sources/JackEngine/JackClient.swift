@@ -37,8 +37,10 @@ public final class JackClient: @unchecked Sendable {
     public let graphChanges: GraphChangeQueue
     private let state = Mutex(State())
     private let graph = RealtimeBox(ProcessGraph())
-    /// The stream ports' latencies, for JACK's latency callback (kept alive with the client).
+    /// The stream ports' latencies, for JACK's latency callback.
     private let latencies = PortLatencies()
+    /// What the notification callbacks reach (kept alive with the client).
+    let notifications: NotificationContext
     /// The last rate and period read, answered once the client is closed
     /// (a stream's owner may still ask after the server went away).
     private let lastSampleRate = Atomic<Int>(0)
@@ -95,6 +97,7 @@ public final class JackClient: @unchecked Sendable {
             throw .openFailed(clientName: name, serverName: serverName, detail: JackStatus.failure.description)
         }
         self.graphChanges = queue
+        self.notifications = NotificationContext(changes: queue, latencies: latencies)
         self.name = String(cString: jack_get_client_name(handle))
         self.serverName = serverName
         self.resolvedServerName = resolvedServer
@@ -104,12 +107,11 @@ public final class JackClient: @unchecked Sendable {
         jack_set_process_callback(handle, graphProcessCallback, argument)
         jack_on_info_shutdown(handle, graphShutdownCallback, argument)
         jack_set_xrun_callback(handle, graphXrunCallback, argument)
-        jack_set_latency_callback(handle, portLatencyCallback, Unmanaged.passUnretained(latencies).toOpaque())
         graph.pointer.pointee.shutdownNotifyDescriptor.store(queue.event.fileDescriptor, ordering: .releasing)
-        GraphChangeCallbacks.install(on: handle, queue: queue)
+        NotificationCallbacks.install(on: handle, context: notifications)
         lastSampleRate.store(Int(jack_get_sample_rate(handle)), ordering: .relaxed)
         lastBufferSize.store(Int(jack_get_buffer_size(handle)), ordering: .relaxed)
-        ServerRegistry.register(self, handle: ClientHandle(raw: handle))
+        ServerRegistry.register(self, handle: ClientHandle(raw: handle), gate: notifications.gate)
     }
 
     deinit { close() }
@@ -290,8 +292,7 @@ public final class JackClient: @unchecked Sendable {
             // jackd2: closing a client the server dropped is safe as long as
             // no client opened since (ServerRegistry sees to it), and it
             // stops the process thread libjack left waiting for the server.
-            jack_deactivate(handle)
-            jack_client_close(handle)
+            Self.deactivateAndClose(handle, gate: notifications.gate)
         } else {
             // pipewire-jack: a dropped client is left alone, and its graph
             // stays (a few kilobytes per server death) in case its process
@@ -307,6 +308,19 @@ public final class JackClient: @unchecked Sendable {
             state.installed.removeAll()
         }
     }
+
+    /// The last steps of every close on jackd2 and of a live client on
+    /// pipewire-jack: the notification callbacks are shut out first, since
+    /// jackd2 cancels their thread wherever it is (``NotificationGate``).
+    static func deactivateAndClose(_ handle: OpaquePointer, gate: NotificationGate) {
+        _ = gate.shut(waitingAtMost: notificationDrainNanoseconds)
+        jack_deactivate(handle)
+        jack_client_close(handle)
+    }
+
+    /// How long a close waits for a notification callback to return: they
+    /// take microseconds; one stuck longer is cancelled with its thread.
+    static let notificationDrainNanoseconds: UInt64 = 500_000_000
 
     // MARK: Streams
 

@@ -125,7 +125,7 @@ final class PortLatencies: Sendable {
     }
 
     /// Sets the ranges JACK asks for in `mode`: JACK's latency callback.
-    fileprivate func apply(_ mode: jack_latency_callback_mode_t) {
+    func apply(_ mode: jack_latency_callback_mode_t) {
         // pipewire-jack 0.3.65: nothing may be set from here (type notes);
         // the ranges were set from the control path.
         guard !setsRangesOutsideCallback else { return }
@@ -171,9 +171,4 @@ final class PortLatencies: Sendable {
             jack_port_set_latency_range(port.jack, mode, &range)
         }
     }
-}
-
-/// `jack_set_latency_callback`: JACK's notification thread, not real-time.
-func portLatencyCallback(mode: jack_latency_callback_mode_t, argument: UnsafeMutableRawPointer?) {
-    Unmanaged<PortLatencies>.fromOpaque(argument!).takeUnretainedValue().apply(mode)
 }

@@ -40,6 +40,7 @@ enum ServerRegistry {
     private struct Entry {
         weak var client: JackClient?
         let handle: JackClient.ClientHandle
+        let gate: NotificationGate
         /// Closed here while its deinit waited: the deinit calls nothing.
         var closedHere = false
     }
@@ -94,8 +95,7 @@ enum ServerRegistry {
                 client.closeAfterServerShutdown()
             } else {
                 // Its deinit is waiting for the open lock: close the handle for it.
-                jack_deactivate(entry.handle.raw)
-                jack_client_close(entry.handle.raw)
+                JackClient.deactivateAndClose(entry.handle.raw, gate: entry.gate)
                 openClients.withLock { $0[identity]?.closedHere = true }
             }
         }
@@ -128,8 +128,8 @@ enum ServerRegistry {
     static let maximumClientNameLength = 63
 
     /// Records an opened client. Call holding the open lock.
-    static func register(_ client: JackClient, handle: JackClient.ClientHandle) {
-        openClients.withLock { $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle) }
+    static func register(_ client: JackClient, handle: JackClient.ClientHandle, gate: NotificationGate) {
+        openClients.withLock { $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle, gate: gate) }
     }
 
     /// Forgets a client that is closing. Call holding the open lock.
