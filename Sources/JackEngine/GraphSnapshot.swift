@@ -49,10 +49,11 @@ extension JackClient {
     /// `jack_get_all_properties` call rather than one lookup per port and key,
     /// which keeps a rescan of a large graph to a few milliseconds.
     public func scanPorts() -> [PortInfo] {
-        withHandle { handle -> [PortInfo] in
+        // Read before the handle's lock is taken: the database may be slow.
+        let metadata = Self.allPortMetadata()
+        return withHandle { handle -> [PortInfo] in
             guard let list = jack_get_ports(handle, nil, JACK_DEFAULT_AUDIO_TYPE, 0) else { return [] }
             defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
-            let metadata = Self.allPortMetadata()
             return stringList(list).compactMap { name in
                 // A port may vanish between the listing and the lookup: skip it.
                 guard let port = jack_port_by_name(handle, name) else { return nil }
@@ -73,10 +74,8 @@ extension JackClient {
     private static func allPortMetadata() -> [UInt64: [String: String]] {
         let wanted: Set<String> = [MetadataKey.prettyName, MetadataKey.portGroup, MetadataKey.order]
         var result: [UInt64: [String: String]] = [:]
-        JackClient.visitAllProperties { subject, key, data in
-            let name = String(cString: key)
-            guard wanted.contains(name) else { return }
-            result[subject, default: [:]][name] = MetadataLimits.sanitise(data)
+        for property in JackClient.allProperties() where wanted.contains(property.key) {
+            result[property.subject, default: [:]][property.key] = property.value
         }
         return result
     }

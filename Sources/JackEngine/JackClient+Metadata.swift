@@ -43,32 +43,48 @@ extension JackClient {
         return jack_uuid_parse(text, &uuid) == 0 && uuid != 0 ? uuid : nil
     }
 
-    /// The value of `key` on `subject`, sanitised, or nil if unset.
+    /// The value of `key` on `subject`, sanitised, or nil if unset (or if
+    /// the database did not answer: ``MetadataAccess``).
     public func property(_ key: String, of subject: UInt64) -> String? {
-        var value: UnsafeMutablePointer<CChar>?
-        var type: UnsafeMutablePointer<CChar>?
-        guard jack_get_property(subject, key, &value, &type) == 0, let value else { return nil }
-        defer {
-            jack_free(value)
-            if let type { jack_free(type) }
+        let answer: String?? = MetadataAccess.shared.perform {
+            var value: UnsafeMutablePointer<CChar>?
+            var type: UnsafeMutablePointer<CChar>?
+            guard jack_get_property(subject, key, &value, &type) == 0, let value else { return nil }
+            defer {
+                jack_free(value)
+                if let type { jack_free(type) }
+            }
+            return MetadataLimits.sanitise(value)
         }
-        return MetadataLimits.sanitise(value)
+        return answer ?? nil
     }
 
     /// Sets `key` on `subject` (any client's or port's UUID) to `value`.
-    /// - Returns: whether JACK accepted it.
+    /// - Returns: whether JACK accepted it (false too if the database did not
+    ///   answer in time: ``MetadataAccess``).
     @discardableResult
     public func setProperty(_ key: String, of subject: UInt64, to value: String,
                             type: String = "text/plain") -> Bool {
         guard mayWriteMetadata else { return false }
-        return withHandle { jack_set_property($0, subject, key, value, type) == 0 } ?? false
+        return writeMetadata { jack_set_property($0, subject, key, value, type) == 0 }
     }
 
     /// Removes `key` from `subject`.
     @discardableResult
     public func removeProperty(_ key: String, of subject: UInt64) -> Bool {
         guard mayWriteMetadata else { return false }
-        return withHandle { jack_remove_property($0, subject, key) == 0 } ?? false
+        return writeMetadata { jack_remove_property($0, subject, key) == 0 }
+    }
+
+    /// Runs a write through this client's handle on the database thread. The
+    /// handle is looked up there, after the call is marked as this client's,
+    /// so ``close()`` either sees the call running (and waits for it) or the
+    /// call finds the handle gone.
+    private func writeMetadata(_ write: @escaping @Sendable (OpaquePointer) -> Bool) -> Bool {
+        MetadataAccess.shared.perform(for: self) { [self] in
+            guard let handle = withHandle({ ClientHandle(raw: $0) }) else { return false }
+            return write(handle.raw)
+        } ?? false
     }
 
     /// Metadata is shared by every process on the server (and jackd2 keeps
@@ -78,39 +94,39 @@ extension JackClient {
     var mayWriteMetadata: Bool { !isShutDown && !ProcessExit.isExiting }
 
     /// Every property on the server whose key starts with `prefix`, values
-    /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call.
+    /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call
+    /// (none if the database did not answer in time).
     public func properties(withKeyPrefix prefix: String) -> [MetadataProperty] {
-        var found: [MetadataProperty] = []
-        JackClient.visitAllProperties { subject, key, data in
-            let name = MetadataLimits.sanitise(key)
-            guard name.hasPrefix(prefix) else { return }
-            found.append(MetadataProperty(subject: subject, key: name, value: MetadataLimits.sanitise(data)))
-        }
-        return found
+        Self.allProperties().filter { $0.key.hasPrefix(prefix) }
     }
 
-    /// Calls `body` with the subject, key and value of every property on the
-    /// server, read with one `jack_get_all_properties` call and freed after.
-    /// The C strings are untrusted and valid only during the call.
-    static func visitAllProperties(_ body: (UInt64, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void) {
-        var descriptions: UnsafeMutablePointer<jack_description_t>?
-        let count = jack_get_all_properties(&descriptions)
-        // jackd2 allocates the array (room for 8) before it counts, and hands
-        // it out even when it found nothing: free it whatever the count
-        // (LeakSanitizer found 256 bytes lost per scan of a server without
-        // metadata).
-        guard let descriptions else { return }
-        defer { jack_free(descriptions) }
-        guard count > 0 else { return }
-        for index in 0..<Int(count) {
-            let description = descriptions.advanced(by: index)
-            defer { jack_free_description(description, 0) }
-            guard let properties = description.pointee.properties else { continue }
-            for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
-                guard let key = property.key, let data = property.data else { continue }
-                body(description.pointee.subject, key, data)
+    /// Every property on the server, key and value sanitised, read with one
+    /// `jack_get_all_properties` call on the database thread (empty if it did
+    /// not answer in time: ``MetadataAccess``).
+    static func allProperties() -> [MetadataProperty] {
+        MetadataAccess.shared.perform { () -> [MetadataProperty] in
+            var descriptions: UnsafeMutablePointer<jack_description_t>?
+            let count = jack_get_all_properties(&descriptions)
+            // jackd2 allocates the array (room for 8) before it counts, and hands
+            // it out even when it found nothing: free it whatever the count
+            // (LeakSanitizer found 256 bytes lost per scan of a server without
+            // metadata).
+            guard let descriptions else { return [] }
+            defer { jack_free(descriptions) }
+            guard count > 0 else { return [] }
+            var found: [MetadataProperty] = []
+            for index in 0..<Int(count) {
+                let description = descriptions.advanced(by: index)
+                defer { jack_free_description(description, 0) }
+                guard let properties = description.pointee.properties else { continue }
+                for property in UnsafeBufferPointer(start: properties, count: Int(description.pointee.property_cnt)) {
+                    guard let key = property.key, let data = property.data else { continue }
+                    found.append(MetadataProperty(subject: description.pointee.subject, key: MetadataLimits.sanitise(key),
+                                                  value: MetadataLimits.sanitise(data)))
+                }
             }
-        }
+            return found
+        } ?? []
     }
 
     /// The name of the client whose UUID is `uuid`, or nil when no such

@@ -288,18 +288,21 @@ public final class JackClient: @unchecked Sendable {
         guard let handle = closing?.raw else { return }
         if closedByRegistry {
             // Already closed for this deinit (ServerRegistry.closeAllIfOneWasShutDown).
+        } else if !MetadataAccess.shared.waitUntilIdle(for: self) {
+            // A metadata write through this handle is stuck in the database
+            // (MetadataAccess): closing would free the client under it. It
+            // is left open, its callbacks doing nothing.
+            if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
+            leaveOpen()
         } else if !isShutDown || !JackImplementation.isPipeWire {
             // jackd2: closing a client the server dropped is safe as long as
             // no client opened since (ServerRegistry sees to it), and it
             // stops the process thread libjack left waiting for the server.
             Self.deactivateAndClose(handle, gate: notifications.gate)
         } else {
-            // pipewire-jack: a dropped client is left alone, and its graph
-            // stays (a few kilobytes per server death) in case its process
-            // thread runs the callback again (see ProcessGraph.runCycle). The
-            // slots go once a cycle caught by the shutdown has surely ended.
-            _ = Unmanaged.passRetained(graph)
-            graph.pointer.pointee.waitOutCycleAtShutdown()
+            // pipewire-jack: a dropped client is left alone (its process
+            // thread may run the callback again: see ProcessGraph.runCycle).
+            leaveOpen()
         }
         ServerRegistry.checkOut(resolvedServerName)
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
@@ -307,6 +310,17 @@ public final class JackClient: @unchecked Sendable {
             state.isActive = false
             state.installed.removeAll()
         }
+    }
+
+    /// Keeps what libjack's threads reach (the graph, the notification
+    /// context) for the rest of the process, a few kilobytes, with the
+    /// notification callbacks shut out; the slots go once a cycle caught by
+    /// the shutdown has surely ended.
+    private func leaveOpen() {
+        _ = notifications.gate.shut(waitingAtMost: Self.notificationDrainNanoseconds)
+        _ = Unmanaged.passRetained(notifications)
+        _ = Unmanaged.passRetained(graph)
+        graph.pointer.pointee.waitOutCycleAtShutdown()
     }
 
     /// The last steps of every close on jackd2 and of a live client on

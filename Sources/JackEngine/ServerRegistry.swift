@@ -75,10 +75,13 @@ enum ServerRegistry {
 
     /// Counts one client fewer on `resolvedName`.
     static func checkOut(_ resolvedName: String) {
-        pinned.withLock { pinned in
-            guard let (name, clients) = pinned, name == resolvedName else { return }
+        let wasLast = pinned.withLock { pinned -> Bool in
+            guard let (name, clients) = pinned, name == resolvedName else { return false }
             pinned = clients > 1 ? (name, clients - 1) : nil
+            return clients == 1
         }
+        // libjack drops its metadata database handle with its last client.
+        if wasLast { MetadataAccess.shared.abandonStuckCall() }
     }
 
     // MARK: Opening and closing, one at a time

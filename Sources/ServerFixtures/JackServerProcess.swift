@@ -267,8 +267,9 @@ public final class JackServerProcess: @unchecked Sendable {
         rmdir(logDirectory)
     }
 
-    /// Kills the server with SIGKILL, as a crash would, and waits for it
-    /// (fault tests). jackd keeps a killed server's entry in its shared
+    /// Kills the server with SIGKILL, as a crash would, waits for it, and
+    /// removes the metadata database it may have left locked (fault tests;
+    /// see ``removeMetadataDatabase(in:uid:)``). jackd keeps a killed server's entry in its shared
     /// registry until a server of the same name starts, so a caller starts
     /// one under the same name afterwards (and stops it cleanly).
     public func crash() {
@@ -280,8 +281,33 @@ public final class JackServerProcess: @unchecked Sendable {
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        Self.removeMetadataDatabase()
         unlink(logPath)
         rmdir(logDirectory)
+    }
+
+    /// Removes jackd2's metadata database files, as a server that stops
+    /// cleanly does (`JackMetadata`'s destructor in the engine): a killed
+    /// server cannot, and it may have died inside the database, holding
+    /// locks there that are never released (its Berkeley DB environment has
+    /// no recovery of dead holders). Processes that have the files open keep
+    /// their copy; the next server and the clients that open after it start
+    /// a fresh one. Only regular files of ours in a directory of ours are
+    /// removed, never through a symbolic link.
+    public static func removeMetadataDatabase(in directory: String = "/dev/shm", uid: uid_t = getuid()) {
+        let path = "\(directory)/jack_db-\(uid)"
+        let folder = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard folder >= 0 else { return }
+        defer { close(folder) }
+        var info = stat()
+        guard fstat(folder, &info) == 0, info.st_uid == uid else { return }
+        for name in ["metadata.db", "__db.001", "__db.002", "__db.003"] {
+            var file = stat()
+            guard fstatat(folder, name, &file, AT_SYMLINK_NOFOLLOW) == 0,
+                  file.st_mode & S_IFMT == S_IFREG, file.st_uid == uid else { continue }
+            unlinkat(folder, name, 0)
+        }
+        rmdir(path)
     }
 
     // MARK: Helpers

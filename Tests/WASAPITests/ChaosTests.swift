@@ -189,8 +189,12 @@ private func chaosChild() async throws -> [String] {
         while ContinuousClock.now < deadline {
             usleep(UInt32.random(in: 500_000...3_000_000, using: &random))
             guard ContinuousClock.now < deadline else { break }
+            watchdog.begin(-1, "kill the server")
             server.crash()
+            watchdog.end(-1)
             usleep(UInt32.random(in: 100_000...1_500_000, using: &random))
+            watchdog.begin(-1, "start the server again")
+            defer { watchdog.end(-1) }
             guard server.restart() else { break }
         }
     }
@@ -470,7 +474,10 @@ final class Watchdog: Sendable {
                     print("HANG: \(fatal); ending the process")
                     print(ledger.report(seconds: 0))
                     fflush(nil)
-                    cleanUp()
+                    // The clean-up may itself wait on what hangs: it gets 35 s.
+                    let cleaned = Atomic(false)
+                    Thread { cleanUp(); cleaned.store(true, ordering: .releasing) }.start()
+                    for _ in 0..<350 where !cleaned.load(ordering: .acquiring) { usleep(100_000) }
                     _exit(4)
                 }
             }
