@@ -74,10 +74,12 @@ let package = Package(
         .executableTarget(name: "LowLatencyMonitor", dependencies: ["WASAPI", "Realtime"], path: "examples/LowLatencyMonitor"),
 
         // Test support: a private jackd per test process.
+        // jackd2's metadata database (Berkeley DB), for a test that holds a lock in it.
+        .systemLibrary(name: "CBerkeleyDB", path: "Tests/CBerkeleyDB", providers: [.apt(["libdb5.3-dev"])]),
         .target(name: "JackTestSupport", dependencies: ["JackEngine", "ServerFixtures", "CJack"], path: "Tests/JackTestSupport"),
         .testTarget(name: "RealtimeTests", dependencies: ["Realtime", "JackTestSupport"]),
         .testTarget(name: "PCMTests", dependencies: ["PCM", "JackTestSupport"]),
-        .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack"]),
+        .testTarget(name: "JackEngineTests", dependencies: ["JackEngine", "AudioGraph", "JackTestSupport", "CJack", "CBerkeleyDB"]),
         .testTarget(name: "WASAPITests", dependencies: ["WASAPI", "JackEngine", "AudioGraph", "PCM", "Realtime", "SignalAnalysis", "JackTestSupport", "SimulatedEngine"]),
         .testTarget(name: "CLITests", dependencies: ["JackTestSupport", "PCM", "SignalAnalysis", "WASAPI"]),
         // Wine's mmdevapi conformance assertions (native Windows behaviour), ported.

@@ -29,16 +29,16 @@ export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_afte
 
 echo "== ThreadSanitizer: RealtimeTests and the simulated-engine WASAPI suites"
 timeout 1500 swift test --sanitize=thread --scratch-path .build-tsan -Xswiftc -DWASAPI_JACK_TSAN \
-    --disable-xctest --filter "RealtimeTests|SlotTableTests|NotificationGateTests/shut(WaitsFor|IsBounded)|$SIMULATED"
+    --disable-xctest --filter "RealtimeTests|SlotTableTests|MetadataAccessTests|NotificationGateTests/shut(WaitsFor|IsBounded)|$SIMULATED"
 
 echo "== AddressSanitizer: RealtimeTests, PCMTests, the simulated-engine WASAPI suites, libsndfile through the tool"
 timeout 1500 swift test --sanitize=address --scratch-path .build-asan \
-    --disable-xctest --filter "RealtimeTests|SlotTableTests|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile"
+    --disable-xctest --filter "RealtimeTests|SlotTableTests|MetadataAccessTests|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile"
 
 # The JACK suites one test at a time: under ASan a real server's cycles are
 # slower, and alongside the CPU-bound suites above the session-lifecycle
 # test once saw its own session's events out of order (see docs: Testing notes).
-JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests|NotificationGateTests'
+JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests|NotificationGateTests|MetadataWedgeTests'
 echo "== AddressSanitizer: JACK suites (the libjack boundary: metadata, ports, streams), serially"
 timeout 1500 swift test --sanitize=address --scratch-path .build-asan --skip-build --no-parallel \
     --disable-xctest --filter "$JACK"

@@ -1,3 +1,4 @@
+import AudioGraph
 import Dispatch
 import Glibc
 import Realtime
@@ -31,7 +32,7 @@ final class MetadataAccess: Sendable {
     /// The process's one, whose running call may finish at exit.
     static let shared: MetadataAccess = {
         let access = MetadataAccess(limitNanoseconds: 2_000_000_000)
-        atexit { MetadataAccess.shared.drainForExit() }
+        ProcessExit.onExit { access.drainForExit() }
         return access
     }()
 
@@ -96,7 +97,7 @@ final class MetadataAccess: Sendable {
     }
 
     /// Refuses new calls and waits, at most the limit, for the one running:
-    /// from the exit handler, so that the process does not die inside the
+    /// from ``ProcessExit``, so that the process does not die inside the
     /// database.
     func drainForExit() {
         refusing.store(true, ordering: .releasing)

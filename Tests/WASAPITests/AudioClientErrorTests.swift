@@ -313,6 +313,9 @@ func exitChild(_ failures: [String]) -> Never {
     for failure in failures { Issue.record("wrong answer: \(failure)") }
     // _exit, not exit: atexit handlers and static destructors would race the
     // JACK and engine threads still running in the child (a SIGILL now and then).
+    // The library's exit hooks run first: a thread inside jackd2's metadata
+    // database finishes its call, so that no lock of the child's outlives it.
+    ProcessExit.markExiting()
     fflush(nil)
     _exit(failures.isEmpty ? 0 : 3)
 }

@@ -1,0 +1,121 @@
+import AudioGraph
+import CBerkeleyDB
+import Foundation
+@testable import JackEngine
+import JackTestSupport
+import Synchronization
+import Testing
+
+/// jackd2's metadata database held by another process, as one that died
+/// inside it leaves it: a child takes the write lock of the database's first
+/// page in jackd2's Berkeley DB environment and stops itself (SIGSTOP).
+/// Every metadata call of every JACK process then waits behind that lock;
+/// a killed holder never lets go (issue 14: the chaos test hung in
+/// `jack_get_property`). Without ``MetadataAccess`` the calls here waited
+/// until the child went on.
+@Suite("A metadata database another process holds", .timeLimit(.minutes(15)))
+struct MetadataWedgeTests {
+    static let serverVariable = "WASAPI_TEST_WEDGE_SERVER"
+
+    @Test("a write waits at most the bound, later calls give up at once, and all works again once the holder lets go (jackd2)")
+    func callsAreBoundedWhileAnotherProcessHoldsTheDatabase() async throws {
+        try await withJackServer { server in
+            let writer = try JackClient(name: "writer", serverName: server.name)
+            defer { writer.close() }
+            let subject = try #require(writer.ownUUID)
+            #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "before"))
+            setenv(Self.serverVariable, server.name, 1)
+            defer { unsetenv(Self.serverVariable) }
+            async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
+                Self.holdTheLockUntilContinued()
+            }
+            let pid = try await Self.stoppedChild()
+
+            // Without the bound the write would wait for the child: this
+            // thread lets it go on after 8 s, so that the test fails instead
+            // of hanging.
+            let continued = Atomic(false)
+            Thread {
+                for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
+                kill(pid, SIGCONT)
+            }.start()
+            let start = ContinuousClock.now
+            let written = writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "held")
+            let waited = ContinuousClock.now - start
+            #expect(!written, "the write reported success behind the lock")
+            #expect(waited < .seconds(3), "the write waited \(waited)")
+            let quick = ContinuousClock.now
+            #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == nil)
+            #expect(ContinuousClock.now - quick < .milliseconds(500), "a read behind the stuck write waited")
+            continued.store(true, ordering: .releasing)
+            kill(pid, SIGCONT)
+
+            // The holder let go: the stuck write returns, and calls work again.
+            for _ in 0..<500 where MetadataAccess.shared.isStuck { usleep(10_000) }
+            #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "after"))
+            #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == "after")
+            _ = await child
+        }
+    }
+
+    /// The child's pid, once it stopped itself holding the lock: found in
+    /// /proc (a process of ours, stopped), since metadata is what it blocks.
+    static func stoppedChild() async throws -> pid_t {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            for entry in entries {
+                guard let pid = pid_t(entry),
+                      let status = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                      let fields = status.split(separator: ")").last?.split(separator: " "), fields.count > 2,
+                      fields[0] == "T", fields[1] == "\(getpid())" else { continue }
+                return pid
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw WedgeError.childNeverStopped
+    }
+
+    enum WedgeError: Error { case childNeverStopped }
+
+    /// The child: takes the write lock of page 0 of
+    /// `metadata.db` in jackd2's environment, stops itself, and once
+    /// continued lets go and leaves.
+    static func holdTheLockUntilContinued() -> Never {
+        let name = String(cString: getenv(serverVariable))
+        guard let client = try? JackClient(name: "holder", serverName: name) else { _exit(2) }
+        let directory = "/dev/shm/jack_db-\(getuid())"
+        var environment: UnsafeMutablePointer<DB_ENV>?
+        guard db_env_create(&environment, 0) == 0, let env = environment,
+              env.pointee.open(env, directory, UInt32(DB_JOINENV | DB_INIT_LOCK | DB_INIT_MPOOL | DB_THREAD), 0) == 0
+        else { _exit(3) }
+        var database: UnsafeMutablePointer<DB>?
+        guard db_create(&database, env, 0) == 0, let db = database,
+              db.pointee.open(db, nil, directory + "/metadata.db", nil, DB_HASH, UInt32(DB_THREAD), 0) == 0
+        else { _exit(4) }
+        // A page lock as Berkeley DB names it: page number, file id, kind.
+        var object = DB_LOCK_ILOCK()
+        object.pgno = 0
+        object.type = UInt32(DB_PAGE_LOCK)
+        let mpool = db.pointee.get_mpf(db)!
+        withUnsafeMutableBytes(of: &object.fileid) { _ = mpool.pointee.get_fileid(mpool, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        var locker: UInt32 = 0
+        var lock = DB_LOCK()
+        let taken = withUnsafeMutableBytes(of: &object) { bytes -> Bool in
+            var key = DBT()
+            key.data = bytes.baseAddress
+            key.size = UInt32(bytes.count)
+            return env.pointee.lock_id(env, &locker) == 0
+                && env.pointee.lock_get(env, locker, 0, &key, DB_LOCK_WRITE, &lock) == 0
+        }
+        guard taken else { _exit(5) }
+        raise(SIGSTOP)
+        _ = env.pointee.lock_put(env, &lock)
+        _ = env.pointee.lock_id_free(env, locker)
+        _ = db.pointee.close(db, 0)
+        _ = env.pointee.close(env, 0)
+        client.close()
+        ProcessExit.markExiting()
+        _exit(0)
+    }
+}
