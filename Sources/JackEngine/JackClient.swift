@@ -73,6 +73,7 @@ public final class JackClient: @unchecked Sendable {
     ///   answers, ``EngineError/openFailed(clientName:serverName:detail:)`` otherwise.
     public init(name: String, serverName: String? = nil, options: OpenOptions = []) throws(EngineError) {
         JackDiagnostics.installOnce()
+        BrokenPipe.ignoreUnlessHandled()
         let resolvedServer = try ServerRegistry.checkIn(serverName)
         ServerRegistry.openLock.lock()
         defer { ServerRegistry.openLock.unlock() }

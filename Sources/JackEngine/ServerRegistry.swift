@@ -80,8 +80,7 @@ enum ServerRegistry {
             pinned = clients > 1 ? (name, clients - 1) : nil
             return clients == 1
         }
-        // libjack drops its metadata database handle with its last client.
-        if wasLast { MetadataAccess.shared.abandonStuckCall() }
+        _ = wasLast
     }
 
     // MARK: Opening and closing, one at a time
