@@ -50,7 +50,7 @@ extension JackClient {
     /// which keeps a rescan of a large graph to a few milliseconds.
     public func scanPorts() -> [PortInfo] {
         // Read before the handle's lock is taken: the database may be slow.
-        let metadata = Self.allPortMetadata()
+        let metadata = allPortMetadata()
         return withHandle { handle -> [PortInfo] in
             guard let list = jack_get_ports(handle, nil, JACK_DEFAULT_AUDIO_TYPE, 0) else { return [] }
             defer { jack_free(UnsafeMutableRawPointer(mutating: list)) }
@@ -71,10 +71,10 @@ extension JackClient {
 
     /// The three keys ``scanPorts()`` uses, for every subject that has any,
     /// sanitised (other clients' metadata is untrusted).
-    private static func allPortMetadata() -> [UInt64: [String: String]] {
+    private func allPortMetadata() -> [UInt64: [String: String]] {
         let wanted: Set<String> = [MetadataKey.prettyName, MetadataKey.portGroup, MetadataKey.order]
         var result: [UInt64: [String: String]] = [:]
-        for property in JackClient.allProperties() where wanted.contains(property.key) {
+        for property in allProperties() where wanted.contains(property.key) {
             result[property.subject, default: [:]][property.key] = property.value
         }
         return result

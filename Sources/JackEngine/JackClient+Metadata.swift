@@ -46,7 +46,7 @@ extension JackClient {
     /// The value of `key` on `subject`, sanitised, or nil if unset (or if
     /// the database did not answer: ``MetadataAccess``).
     public func property(_ key: String, of subject: UInt64) -> String? {
-        let answer: String?? = MetadataAccess.shared.perform {
+        onDatabase(nil) { _ in
             var value: UnsafeMutablePointer<CChar>?
             var type: UnsafeMutablePointer<CChar>?
             guard jack_get_property(subject, key, &value, &type) == 0, let value else { return nil }
@@ -56,7 +56,6 @@ extension JackClient {
             }
             return MetadataLimits.sanitise(value)
         }
-        return answer ?? nil
     }
 
     /// Sets `key` on `subject` (any client's or port's UUID) to `value`.
@@ -66,25 +65,29 @@ extension JackClient {
     public func setProperty(_ key: String, of subject: UInt64, to value: String,
                             type: String = "text/plain") -> Bool {
         guard mayWriteMetadata else { return false }
-        return writeMetadata { jack_set_property($0, subject, key, value, type) == 0 }
+        return onDatabase(false) { jack_set_property($0, subject, key, value, type) == 0 }
     }
 
     /// Removes `key` from `subject`.
     @discardableResult
     public func removeProperty(_ key: String, of subject: UInt64) -> Bool {
         guard mayWriteMetadata else { return false }
-        return writeMetadata { jack_remove_property($0, subject, key) == 0 }
+        return onDatabase(false) { jack_remove_property($0, subject, key) == 0 }
     }
 
-    /// Runs a write through this client's handle on the database thread. The
-    /// handle is looked up there, after the call is marked as this client's,
-    /// so ``close()`` either sees the call running (and waits for it) or the
-    /// call finds the handle gone.
-    private func writeMetadata(_ write: @escaping @Sendable (OpaquePointer) -> Bool) -> Bool {
+    /// Runs `body` with this client's handle on the database thread
+    /// (``MetadataAccess``), or answers `fallback` if the database did not
+    /// answer in time or the client closed. The handle is looked up there,
+    /// after the call is marked as this client's, so ``close()`` either sees
+    /// the call running (and waits for it) or the call finds the handle
+    /// gone: no call runs once the client closed, and libjack, which frees
+    /// its database handle with the process's last client, never frees it
+    /// under a call.
+    private func onDatabase<T: Sendable>(_ fallback: T, _ body: @escaping @Sendable (OpaquePointer) -> T) -> T {
         MetadataAccess.shared.perform(for: self) { [self] in
-            guard let handle = withHandle({ ClientHandle(raw: $0) }) else { return false }
-            return write(handle.raw)
-        } ?? false
+            guard let handle = withHandle({ ClientHandle(raw: $0) }) else { return fallback }
+            return body(handle.raw)
+        } ?? fallback
     }
 
     /// Metadata is shared by every process on the server (and jackd2 keeps
@@ -97,14 +100,14 @@ extension JackClient {
     /// sanitised as by ``property(_:of:)``: one `jack_get_all_properties` call
     /// (none if the database did not answer in time).
     public func properties(withKeyPrefix prefix: String) -> [MetadataProperty] {
-        Self.allProperties().filter { $0.key.hasPrefix(prefix) }
+        allProperties().filter { $0.key.hasPrefix(prefix) }
     }
 
     /// Every property on the server, key and value sanitised, read with one
     /// `jack_get_all_properties` call on the database thread (empty if it did
     /// not answer in time: ``MetadataAccess``).
-    static func allProperties() -> [MetadataProperty] {
-        MetadataAccess.shared.perform { () -> [MetadataProperty] in
+    func allProperties() -> [MetadataProperty] {
+        onDatabase([]) { _ in
             var descriptions: UnsafeMutablePointer<jack_description_t>?
             let count = jack_get_all_properties(&descriptions)
             // jackd2 allocates the array (room for 8) before it counts, and hands
@@ -126,7 +129,7 @@ extension JackClient {
                 }
             }
             return found
-        } ?? []
+        }
     }
 
     /// The name of the client whose UUID is `uuid`, or nil when no such

@@ -19,6 +19,10 @@ import Synchronization
 /// So a caller waits at most ``limitNanoseconds`` (2 s) and then gets no answer
 /// (reads nil, writes false), while the call stays on this thread; until it
 /// returns, later calls get no answer at once instead of queueing behind it.
+/// A call held by a dead process's lock never returns: metadata is then
+/// unavailable to this process (sessions stay local), and nothing waits.
+/// It is not moved to a new thread: libjack frees its database handle when
+/// the process's last client closes, under a call still inside it.
 /// At exit, new calls are refused and the one running may finish
 /// (``drainForExit()``), so that this process never dies inside the
 /// database.
@@ -39,24 +43,21 @@ final class MetadataAccess: Sendable {
     /// How long a caller waits for the database.
     let limitNanoseconds: UInt64
 
-    /// The thread calls run on now; replaced by ``abandonStuckCall()``.
-    private let lane: Mutex<Lane>
+    private let lane = Lane()
     private let refusing = Atomic<Bool>(false)
 
     init(limitNanoseconds: UInt64) {
         self.limitNanoseconds = limitNanoseconds
-        lane = Mutex(Lane())
     }
 
     /// Runs `body` on the database thread and returns its result, or nil if
     /// it did not return within the limit, a stuck call is still running, or
     /// the process is exiting. `client`: the client whose handle `body` uses.
     func perform<T: Sendable>(for client: JackClient? = nil, _ body: @escaping @Sendable () -> T) -> T? {
-        let lane = lane.withLock { $0 }
         guard !refusing.load(ordering: .acquiring), !lane.isStuck(after: limitNanoseconds) else { return nil }
         let job = Job<T>()
         let tag = client.map { UInt(bitPattern: ObjectIdentifier($0)) } ?? 0
-        lane.queue.async {
+        lane.queue.async { [lane] in
             guard job.begin() else { return }  // its caller gave up before it ran
             lane.runningFor.store(tag, ordering: .releasing)
             lane.runningSince.store(trustedMonotonicNanoseconds(), ordering: .releasing)
@@ -69,25 +70,12 @@ final class MetadataAccess: Sendable {
     }
 
     /// Whether a call has been running for longer than the limit.
-    var isStuck: Bool { lane.withLock { $0 }.isStuck(after: limitNanoseconds) }
-
-    /// Leaves a stuck call behind on its thread and serves later calls from
-    /// a new one. ``ServerRegistry`` calls it when the process's last client
-    /// closed: libjack then drops its database handle and opens the database
-    /// afresh for the next client, so later calls need not wait behind one
-    /// blocked in the old handle (by locks of a process that died: they are
-    /// never released).
-    func abandonStuckCall() {
-        lane.withLock { lane in
-            if lane.isStuck(after: limitNanoseconds) { lane = Lane() }
-        }
-    }
+    var isStuck: Bool { lane.isStuck(after: limitNanoseconds) }
 
     /// Waits, at most the limit, until no call that uses `client`'s handle runs.
     /// - Returns: false if one is still running (it is stuck in the database).
     func waitUntilIdle(for client: JackClient) -> Bool {
         let tag = UInt(bitPattern: ObjectIdentifier(client))
-        let lane = lane.withLock { $0 }
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
         while lane.runningFor.load(ordering: .acquiring) == tag {
             if trustedMonotonicNanoseconds() >= deadline { return false }
@@ -101,7 +89,6 @@ final class MetadataAccess: Sendable {
     /// database.
     func drainForExit() {
         refusing.store(true, ordering: .releasing)
-        let lane = lane.withLock { $0 }
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
         while lane.runningSince.load(ordering: .acquiring) != 0 && trustedMonotonicNanoseconds() < deadline {
             Self.pause()
@@ -114,7 +101,7 @@ final class MetadataAccess: Sendable {
     }
 }
 
-/// A serial queue and what runs on it now.
+/// The serial queue calls run on, and what runs on it now.
 private final class Lane: Sendable {
     let queue = DispatchQueue(label: "wasapi-jack.jack-metadata")
     /// When the call now running began (0: none is running).

@@ -75,12 +75,10 @@ enum ServerRegistry {
 
     /// Counts one client fewer on `resolvedName`.
     static func checkOut(_ resolvedName: String) {
-        let wasLast = pinned.withLock { pinned -> Bool in
-            guard let (name, clients) = pinned, name == resolvedName else { return false }
+        pinned.withLock { pinned in
+            guard let (name, clients) = pinned, name == resolvedName else { return }
             pinned = clients > 1 ? (name, clients - 1) : nil
-            return clients == 1
         }
-        _ = wasLast
     }
 
     // MARK: Opening and closing, one at a time

@@ -63,18 +63,6 @@ struct MetadataAccessTests {
         #expect(!didRun)
     }
 
-    @Test("after the last client closed, calls no longer wait behind a stuck one")
-    func stuckCallIsLeftBehind() {
-        let access = MetadataAccess(limitNanoseconds: Self.limit)
-        let blocker = Blocker()
-        #expect(access.perform { blocker.body() } == nil)
-        usleep(50_000)
-        #expect(access.perform { 1 } == nil)
-        access.abandonStuckCall()
-        #expect(access.perform { 2 } == 2)
-        blocker.release.signal()
-    }
-
     @Test("at exit, the running call may finish and no new one starts")
     func exitDrains() {
         let access = MetadataAccess(limitNanoseconds: 2_000_000_000)
