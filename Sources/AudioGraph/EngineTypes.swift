@@ -74,6 +74,10 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// This process already talks to another server, and the engine's
     /// library allows one per process.
     case otherServerInUse(inUse: String, requested: String)
+    /// A metadata call of this process waits in jackd2's database behind a
+    /// process that died inside it; opening a client now would make libjack
+    /// free (or wait on) the database under that call.
+    case metadataHeld(serverName: String?)
 
     public var description: String {
         switch self {
@@ -96,6 +100,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .otherServerInUse(inUse, requested):
             return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
                 + "so '\(requested)' cannot be opened until those clients close"
+        case let .metadataHeld(server):
+            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): a metadata call of "
+                + "this process is held in jackd2's metadata database by a process that died inside it"
         }
     }
 }

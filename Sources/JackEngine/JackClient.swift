@@ -77,6 +77,14 @@ public final class JackClient: @unchecked Sendable {
         let resolvedServer = try ServerRegistry.checkIn(serverName)
         ServerRegistry.openLock.lock()
         defer { ServerRegistry.openLock.unlock() }
+        // jackd2: a metadata call stuck in the database (MetadataAccess)
+        // would have libjack free the database under it, or wait on it for
+        // good, when jack_client_open finds the server of an earlier client
+        // dead (it then closes every client and reopens the database).
+        if MetadataAccess.shared.isStuck && !JackImplementation.isPipeWire {
+            ServerRegistry.checkOut(resolvedServer)
+            throw .metadataHeld(serverName: serverName)
+        }
         ServerRegistry.closeAllIfOneWasShutDown()
         var jackOptions = JackNullOption.rawValue
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }

@@ -340,10 +340,19 @@ public final class JackServerProcess: @unchecked Sendable {
         return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    /// Whether a client opens on the server. When this process may not open
+    /// one (a metadata call held by a dead process: ``EngineError/metadataHeld(serverName:)``),
+    /// whether the server's socket accepts a connection.
     private static func answers(_ name: String) -> Bool {
-        guard let client = try? JackClient(name: "probe", serverName: name) else { return false }
-        client.close()
-        return true
+        do {
+            let client = try JackClient(name: "probe", serverName: name)
+            client.close()
+            return true
+        } catch .metadataHeld {
+            return JackAudioEngine.serverAnswers(serverName: name)
+        } catch {
+            return false
+        }
     }
 
     /// The log, opened without following a symbolic link and read through

@@ -56,6 +56,8 @@ struct ChaosTests {
     @Test("jackd killed and restarted at random under 4 API threads and 2 command-line tools; a counter on another server loses nothing (two child processes)",
           .enabled(if: ChaosSettings.secondsFromEnvironment != nil, "opt-in: WASAPI_JACK_CHAOS_SECONDS=60"))
     func killAndRestartUnderLoad() async throws {
+        let logs = ChaosSettings.makeLogDirectory()
+        defer { rmdir(logs) }
         try await withJackLibrary {
             async let chaos = #expect(processExitsWith: .success,
                                       "the chaos child records each broken invariant as an issue") {
@@ -68,7 +70,7 @@ struct ChaosTests {
             _ = await (chaos, steady)
             // Each child's output, crash reports included (see `childLog`).
             for role in ["chaos", "steady"] {
-                let path = ChaosSettings.childLogPath(role, parent: getpid())
+                let path = ChaosSettings.childLogPath(role, in: logs)
                 if let text = try? String(contentsOfFile: path, encoding: .utf8) { print(text.suffix(30_000)) }
                 unlink(path)
             }
@@ -330,14 +332,28 @@ enum ChaosSettings {
         ProcessInfo.processInfo.environment["WASAPI_JACK_CHAOS_SECONDS"].flatMap { Int($0) }.map { max(1, $0) }
     }
 
+    /// The private directory (mkdtemp, 0700) the children's logs go to,
+    /// made by the parent and passed down in the environment.
+    static let logDirectoryVariable = "WASAPI_JACK_CHAOS_LOGS"
+
+    /// Makes the directory and tells the children (the parent, before it starts them).
+    static func makeLogDirectory() -> String {
+        let directory = makeTemporaryDirectory(prefix: "wasapi-chaos-logs")
+        setenv(logDirectoryVariable, directory, 1)
+        return directory
+    }
+
     /// Where a child's standard output and error go, so the parent can show
     /// them whatever the child's end (an exit test returns its output only
     /// when its expectation holds; a crash report is what matters most).
-    static func childLogPath(_ role: String, parent: pid_t) -> String { "/tmp/wasapi-chaos-\(parent)-\(role).log" }
+    static func childLogPath(_ role: String, in directory: String) -> String { "\(directory)/\(role).log" }
 
-    /// In a child: standard output and error into its log file.
+    /// In a child: standard output and error into its log file (created
+    /// new, never through a symbolic link).
     static func redirectOutput(_ role: String) {
-        let descriptor = open(childLogPath(role, parent: getppid()), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard let directory = getenv(logDirectoryVariable).map({ String(cString: $0) }) else { return }
+        let descriptor = open(childLogPath(role, in: directory),
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return }
         fflush(nil)
         dup2(descriptor, 1)
@@ -478,7 +494,9 @@ final class Watchdog: Sendable {
                     let cleaned = Atomic(false)
                     Thread { cleanUp(); cleaned.store(true, ordering: .releasing) }.start()
                     for _ in 0..<350 where !cleaned.load(ordering: .acquiring) { usleep(100_000) }
-                    _exit(4)
+                    // A crash, not an exit: Swift's backtracer (SWIFT_BACKTRACE)
+                    // then shows where every thread is waiting.
+                    abort()
                 }
             }
         }
