@@ -33,12 +33,14 @@ timeout 1500 swift test --sanitize=thread --scratch-path .build-tsan -Xswiftc -D
 
 echo "== AddressSanitizer: RealtimeTests, PCMTests, the simulated-engine WASAPI suites, libsndfile through the tool"
 timeout 1500 swift test --sanitize=address --scratch-path .build-asan \
-    --disable-xctest --filter "RealtimeTests|SlotTableTests|MetadataAccessTests|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile"
+    --disable-xctest --filter "RealtimeTests|SlotTableTests|MetadataAccessTests|NotificationGateTests/shut(WaitsFor|IsBounded)|PCMTests|$SIMULATED|RoundTripSoundFileTests|SoundFileTests/unreadableFile"
 
 # The JACK suites one test at a time: under ASan a real server's cycles are
 # slower, and alongside the CPU-bound suites above the session-lifecycle
 # test once saw its own session's events out of order (see docs: Testing notes).
-JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests|NotificationGateTests|MetadataWedgeTests'
+# (NotificationGateTests' jackd tests run in the release pass only: under ASan
+# its notification-flood test did not finish within minutes in a fresh-clone run.)
+JACK='AudioEngineTests|SharedRenderTests|SessionLifecycleTests|MetadataWedgeTests'
 echo "== AddressSanitizer: JACK suites (the libjack boundary: metadata, ports, streams), serially"
 timeout 1500 swift test --sanitize=address --scratch-path .build-asan --skip-build --no-parallel \
     --disable-xctest --filter "$JACK"
