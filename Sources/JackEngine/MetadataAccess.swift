@@ -16,8 +16,10 @@ import Synchronization
 /// `db5.3_stat -Co` listed READ locks held by dead pids, with jackd's own
 /// client-close path waiting behind them).
 ///
-/// So a caller waits at most ``limitNanoseconds`` (2 s) and then gets no answer
-/// (reads nil, writes false), while the call stays on this thread; until it
+/// So a caller gives up once the call running on this thread has taken
+/// more than ``limitNanoseconds`` (2 s), and then gets no answer (reads nil,
+/// writes false), while that call stays on the thread (time queued behind
+/// calls that finish does not count); until it
 /// returns, later calls get no answer at once instead of queueing behind it.
 /// A call held by a dead process's lock never returns: metadata is then
 /// unavailable to this process (sessions stay local), and nothing waits.
@@ -66,7 +68,7 @@ final class MetadataAccess: Sendable {
             lane.runningFor.store(0, ordering: .releasing)
             job.finish(value)
         }
-        return job.result(waitingAtMost: limitNanoseconds)
+        return job.result(givingUpWhen: { [lane, limitNanoseconds] in lane.isStuck(after: limitNanoseconds) })
     }
 
     /// Whether a call has been running for longer than the limit.
@@ -136,13 +138,18 @@ private final class Job<T: Sendable>: @unchecked Sendable {
         done.signal()
     }
 
-    /// The result, or nil if it did not come within `limit` nanoseconds (a
-    /// job not yet begun is then never run).
-    func result(waitingAtMost limit: UInt64) -> T? {
-        if done.wait(timeout: .now() + .nanoseconds(Int(limit))) == .success { return value }
-        let (abandoned, seen) = stage.compareExchange(expected: Stage.waiting.rawValue, desired: Stage.abandoned.rawValue,
-                                                      ordering: .acquiringAndReleasing)
-        // Finished in the meantime: the value is there. Running: it is stuck.
-        return !abandoned && seen == Stage.done.rawValue ? value : nil
+    /// The result, or nil once `stuck` says the call running on the queue
+    /// (this one, or one ahead of it) has run past the limit: time spent
+    /// queued behind calls that finish does not count (a job given up before
+    /// it began never runs).
+    func result(givingUpWhen stuck: () -> Bool) -> T? {
+        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            guard stuck() else { continue }
+            let (abandoned, seen) = stage.compareExchange(expected: Stage.waiting.rawValue, desired: Stage.abandoned.rawValue,
+                                                          ordering: .acquiringAndReleasing)
+            // Finished in the meantime: the value is there. Running: it is stuck.
+            return !abandoned && seen == Stage.done.rawValue ? value : nil
+        }
+        return value
     }
 }
