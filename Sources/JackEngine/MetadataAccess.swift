@@ -81,7 +81,7 @@ final class MetadataAccess: Sendable {
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
         while lane.runningFor.load(ordering: .acquiring) == tag {
             if trustedMonotonicNanoseconds() >= deadline { return false }
-            Self.pause()
+            usleep(1_000)
         }
         return true
     }
@@ -93,13 +93,8 @@ final class MetadataAccess: Sendable {
         refusing.store(true, ordering: .releasing)
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
         while lane.runningSince.load(ordering: .acquiring) != 0 && trustedMonotonicNanoseconds() < deadline {
-            Self.pause()
+            usleep(1_000)
         }
-    }
-
-    private static func pause() {
-        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-        nanosleep(&pause, nil)
     }
 }
 

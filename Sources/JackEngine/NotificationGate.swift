@@ -64,7 +64,4 @@ final class NotificationGate: Sendable {
         }
         return true
     }
-
-    /// Whether callbacks are turned away.
-    var turnsAway: Bool { isShut.load(ordering: .sequentiallyConsistent) }
 }
