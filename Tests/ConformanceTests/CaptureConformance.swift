@@ -22,10 +22,13 @@ struct CaptureConformance {
 
     @Test("capture.c, every function, on jackd") func jackd() async throws {
         try await Harness.run(.jackServer) { harness in
-            for body in [Self.uninitialized, Self.audioclient, Self.capture, Self.formats, Self.renderLoopback,
-                         Self.streamvolume, Self.channelvolume, Self.simplevolume, Self.volumeDependence] {
-                try await body(harness)
-            }
+            try await harness.run([
+                ("test_uninitialized", Self.uninitialized), ("test_audioclient", Self.audioclient),
+                ("test_capture", Self.capture), ("test_formats", Self.formats),
+                ("test_render_loopback", Self.renderLoopback), ("test_streamvolume", Self.streamvolume),
+                ("test_channelvolume", Self.channelvolume), ("test_simplevolume", Self.simplevolume),
+                ("test_volume_dependence", Self.volumeDependence),
+            ])
         }
     }
 

@@ -60,6 +60,16 @@ final class Harness: @unchecked Sendable {
         return event.reset()
     }
 
+    /// One of Wine's test functions: its name and its port.
+    typealias Step = (name: String, body: @Sendable (Harness) async throws -> Void)
+
+    /// Runs `steps` in order; an error names the function it came from.
+    func run(_ steps: [Step]) async throws {
+        for step in steps {
+            do { try await step.body(self) } catch { throw StepFailure(step: step.name, underlying: error) }
+        }
+    }
+
     /// Runs `body` on `engine`: a fresh simulator, a private jackd (or, in a
     /// child run, the server named by ``serverVariable``).
     static func run(_ engine: ConformanceEngine, _ body: (Harness) async throws -> Void) async throws {
@@ -93,6 +103,13 @@ final class Harness: @unchecked Sendable {
             #expect(output.contains("passed") && !output.contains("0 tests"), "the child ran the test: \(output.suffix(2000))")
         }
     }
+}
+
+/// An error thrown inside one of Wine's functions, named.
+struct StepFailure: Error, CustomStringConvertible {
+    let step: String
+    let underlying: any Error
+    var description: String { "in \(step): \(underlying)" }
 }
 
 /// The engines a conformance function runs on in-process.

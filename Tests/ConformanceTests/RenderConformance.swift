@@ -30,7 +30,7 @@ struct RenderConformance {
     /// Every function once against a real server, in Wine's order (short: the clock's loop is cut to three rounds).
     @Test("render.c, every function, on jackd") func jackd() async throws {
         try await Harness.run(.jackServer) { harness in
-            for body in Self.all { try await body(harness) }
+            try await harness.run(Self.all)
         }
     }
 
@@ -38,11 +38,15 @@ struct RenderConformance {
         try await Harness.runOnPipeWire(filter: "RenderConformance/jackd")
     }
 
-    static let all: [@Sendable (Harness) async throws -> Void] = [
-        uninitialized, audioclient, formats, references, event, padding,
-        { try await clock($0, shared: true) }, { try await clock($0, shared: false) },
-        session, streamvolume, channelvolume, simplevolume, volumeDependence, sessionCreation,
-        worstCase, endpointvolume, audioClockAdjustment,
+    static let all: [Harness.Step] = [
+        ("test_uninitialized", uninitialized), ("test_audioclient", audioclient), ("test_formats", formats),
+        ("test_references", references), ("test_event", event), ("test_padding", padding),
+        ("test_clock (shared)", { try await clock($0, shared: true) }),
+        ("test_clock (exclusive)", { try await clock($0, shared: false) }),
+        ("test_session", session), ("test_streamvolume", streamvolume), ("test_channelvolume", channelvolume),
+        ("test_simplevolume", simplevolume), ("test_volume_dependence", volumeDependence),
+        ("test_session_creation", sessionCreation), ("test_worst_case", worstCase),
+        ("test_endpointvolume", endpointvolume), ("test_audio_clock_adjustment", audioClockAdjustment),
     ]
 
     // MARK: test_uninitialized

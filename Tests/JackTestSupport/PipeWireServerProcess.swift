@@ -11,7 +11,8 @@ import Synchronization
 /// tool, JACK's example clients) run with ``PipeWireServerProcess/environment``,
 /// for instance through ``PipeWireServerProcess/run(_:_:timeoutSeconds:)``.
 /// That is also why no ``withJackLibrary(_:)`` gate is needed here: several
-/// PipeWire servers may run at once.
+/// PipeWire servers may run at once. `body` runs on threads of its own
+/// (``onTestThreads(_:)``).
 public func withPipeWireServer<Result: Sendable>(
     sampleRate: Int = 48_000, quantum: Int = 64,
     _ body: (PipeWireServerProcess) async throws -> Result
@@ -22,7 +23,7 @@ public func withPipeWireServer<Result: Sendable>(
     configuration.quantum = quantum
     let server = try PipeWireServerProcess.start(configuration)
     defer { server.stop() }
-    return try await body(server)
+    return try await onTestThreads { try await body(server) }
 }
 
 /// A private, headless `pipewire` daemon that JACK clients reach through

@@ -39,7 +39,10 @@ public final class RunningProcess: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // A Swift child that hangs is asked for every thread's stack before it
+        // is stopped (``waitForExit(timeoutSeconds:)``): the runtime's backtracer prints it.
+        merged["SWIFT_BACKTRACE"] = merged["SWIFT_BACKTRACE"] ?? Self.backtraceSettings
         var cArguments: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
@@ -106,7 +109,9 @@ public final class RunningProcess: Sendable {
     ///
     /// - Throws: ``ChildProcessTimeout`` naming the stage that did not end
     ///   in time, with the output so far, after stopping the process (see
-    ///   ``stop()``).
+    ///   ``stop()``). A process that did not exit is first sent SIGQUIT and
+    ///   given 20 s to print its threads' stacks (a Swift program's backtracer
+    ///   does, to standard error, part of the output in the error).
     public func waitForExit(timeoutSeconds: Double) throws(ChildProcessTimeout) -> Int32 {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         let stages: [(name: String, isDone: () -> Bool)] = [
@@ -117,6 +122,7 @@ public final class RunningProcess: Sendable {
         for stage in stages {
             while !stage.isDone() {
                 guard Date() < deadline else {
+                    if isRunning { printStacks() }
                     stop()
                     throw ChildProcessTimeout(commandLine: commandLine, stage: stage.name, seconds: timeoutSeconds,
                                               standardOutput: standardOutput, standardError: standardError)
@@ -125,6 +131,17 @@ public final class RunningProcess: Sendable {
             }
         }
         return terminationStatus
+    }
+
+    /// The runtime backtracer's settings for children: every thread, no prompt.
+    static let backtraceSettings = "enable=yes,interactive=no,threads=all,symbolicate=fast"
+
+    /// Sends SIGQUIT and waits (at most 20 s) for the process to die of it,
+    /// its stacks printed, and its output pipes to close.
+    private func printStacks() {
+        kill(processIdentifier, SIGQUIT)
+        let deadline = Date().addingTimeInterval(20)
+        while (isRunning || !collector.reachedEnd.load(ordering: .acquiring)) && Date() < deadline { usleep(10_000) }
     }
 
     /// Sends SIGTERM (if still running), then SIGKILL if the process has not

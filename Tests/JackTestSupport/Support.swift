@@ -34,11 +34,12 @@ public func withJackServer<Result: Sendable>(
 /// jackd2's libjack keeps the shared memory of one server per process: clients
 /// of two different servers in one process corrupt each other's port tables.
 /// Swift Testing runs tests in parallel, so every test that opens a JACK
-/// client goes through this FIFO gate.
+/// client goes through this FIFO gate. Once in, `body` runs on threads of its
+/// own (``onTestThreads(_:)``): it measures live streams in real time.
 public func withJackLibrary<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
     await JackLibraryGate.shared.enter()
     do {
-        let result = try await body()
+        let result = try await onTestThreads(body)
         await releaseJackLibrary()
         return result
     } catch {
