@@ -46,8 +46,18 @@ public final class RunningProcess: Sendable {
         var cArguments: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
+        // SIGQUIT at its default (a shell that started the tests in the
+        // background ignores it, and children inherit that), so that it reaches the backtracer.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGQUIT)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, nil, &cArguments, &cEnvironment)
+        let code = posix_spawn(&pid, executable, &actions, &attributes, &cArguments, &cEnvironment)
         close(outputPipe[1])
         close(errorPipe[1])
         guard code == 0 else {
@@ -134,7 +144,7 @@ public final class RunningProcess: Sendable {
     }
 
     /// The runtime backtracer's settings for children: every thread, no prompt.
-    static let backtraceSettings = "enable=yes,interactive=no,threads=all,symbolicate=fast"
+    static let backtraceSettings = "enable=yes,interactive=no,threads=all,symbolicate=fast,registers=none,images=none"
 
     /// Sends SIGQUIT and waits (at most 20 s) for the process to die of it,
     /// its stacks printed, and its output pipes to close.
