@@ -2,7 +2,7 @@
 # Installs the system packages wasapi-jack needs, only those that are missing.
 # Debian/Ubuntu; uses sudo when not root. Starts no service.
 set -euo pipefail
-packages=(jackd2 jacktrip libjack-jackd2-dev libsamplerate0-dev libsndfile1-dev libdb5.3-dev pkg-config util-linux
+packages=(jackd2 jacktrip libjack-jackd2-dev libsamplerate0-dev libsndfile1-dev libdb5.3-dev gdb pkg-config util-linux
           pipewire pipewire-bin pipewire-jack libspa-0.2-modules)
 missing=()
 for package in "${packages[@]}"; do

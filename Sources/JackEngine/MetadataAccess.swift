@@ -17,10 +17,11 @@ import Synchronization
 /// client-close path waiting behind them).
 ///
 /// So a caller gives up once the call running on this thread has taken
-/// more than ``limitNanoseconds`` (2 s), and then gets no answer (reads nil,
-/// writes false), while that call stays on the thread (time queued behind
-/// calls that finish does not count); until it
-/// returns, later calls get no answer at once instead of queueing behind it.
+/// more than ``limitNanoseconds`` (1 s: an API call that meets a stuck
+/// database, and does its own work besides, still returns within 2 s), and
+/// then gets no answer (reads nil, writes false), while that call stays on
+/// the thread (time queued behind calls that finish does not count); until
+/// it returns, later calls get no answer at once instead of queueing behind it.
 /// A call held by a dead process's lock never returns: metadata is then
 /// unavailable to this process (sessions stay local), and nothing waits.
 /// It is not moved to a new thread: libjack frees its database handle when
@@ -37,7 +38,7 @@ import Synchronization
 final class MetadataAccess: Sendable {
     /// The process's one, whose running call may finish at exit.
     static let shared: MetadataAccess = {
-        let access = MetadataAccess(limitNanoseconds: 2_000_000_000)
+        let access = MetadataAccess(limitNanoseconds: 1_000_000_000)
         ProcessExit.onExit { access.drainForExit() }
         return access
     }()

@@ -12,7 +12,7 @@ struct ChildProcessTimeoutTests {
         let error = #expect(throws: ChildProcessTimeout.self) { try child.waitForExit(timeoutSeconds: 1) }
         let elapsed = Date().timeIntervalSince(started)
         #expect(!child.isRunning)
-        #expect(elapsed < 8, "the wait took \(elapsed) s")
+        #expect(elapsed < 40, "the wait took \(elapsed) s (timeout 1 s, the stacks, 2 s for SIGTERM)")
         #expect(error?.stage.contains("exit") == true, "\(String(describing: error))")
         #expect(error?.standardOutput.contains("started") == true, "\(String(describing: error))")
         #expect(error?.description.contains("sleep 1000") == true)
@@ -34,6 +34,27 @@ struct ChildProcessTimeoutTests {
         if let orphan = pid_t(child.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) {
             kill(orphan, SIGKILL)
         }
+    }
+
+    @Test("a hung child is reported with its threads' stacks (gdb)")
+    func hungChildPrintsStacks() throws {
+        // This test binary, running only the test below, which then blocks.
+        let error = #expect(throws: ChildProcessTimeout.self) {
+            try runProgram(CommandLine.arguments[0],
+                           ["--testing-library", "swift-testing", "--filter", "ChildProcessTimeoutTests/blocksWhenAsked"],
+                           environment: [Self.blockVariable: "1"], timeoutSeconds: 5)
+        }
+        let stacks = error?.stacks ?? ""
+        #expect(stacks.contains("blocksWhenAsked"), "the blocked thread's frames: \(stacks.suffix(4000))")
+        #expect(error?.description.contains(stacks) == true)
+    }
+
+    static let blockVariable = "WASAPI_TEST_BLOCK_FOR_STACKS"
+
+    /// Blocks (for the test above, in a child process).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment[blockVariable] != nil, "run by hungChildPrintsStacks"))
+    func blocksWhenAsked() {
+        sleep(600)
     }
 
     @Test("a child that finishes in time gives its status and whole output")

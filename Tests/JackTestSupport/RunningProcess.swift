@@ -39,25 +39,12 @@ public final class RunningProcess: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        var merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        // A Swift child that hangs is asked for every thread's stack before it
-        // is stopped (``waitForExit(timeoutSeconds:)``): the runtime's backtracer prints it.
-        merged["SWIFT_BACKTRACE"] = merged["SWIFT_BACKTRACE"] ?? Self.backtraceSettings
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         var cArguments: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
-        // SIGQUIT at its default (a shell that started the tests in the
-        // background ignores it, and children inherit that), so that it reaches the backtracer.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGQUIT)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, &cArguments, &cEnvironment)
+        let code = posix_spawn(&pid, executable, &actions, nil, &cArguments, &cEnvironment)
         close(outputPipe[1])
         close(errorPipe[1])
         guard code == 0 else {
@@ -119,9 +106,8 @@ public final class RunningProcess: Sendable {
     ///
     /// - Throws: ``ChildProcessTimeout`` naming the stage that did not end
     ///   in time, with the output so far, after stopping the process (see
-    ///   ``stop()``). A process that did not exit is first sent SIGQUIT and
-    ///   given 20 s to print its threads' stacks (a Swift program's backtracer
-    ///   does, to standard error, part of the output in the error).
+    ///   ``stop()``). The stacks of a process that did not exit are in the
+    ///   error, where gdb is installed (``threadStacks()``).
     public func waitForExit(timeoutSeconds: Double) throws(ChildProcessTimeout) -> Int32 {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         let stages: [(name: String, isDone: () -> Bool)] = [
@@ -132,10 +118,11 @@ public final class RunningProcess: Sendable {
         for stage in stages {
             while !stage.isDone() {
                 guard Date() < deadline else {
-                    if isRunning { printStacks() }
+                    let stacks = isRunning ? threadStacks() : nil
                     stop()
                     throw ChildProcessTimeout(commandLine: commandLine, stage: stage.name, seconds: timeoutSeconds,
-                                              standardOutput: standardOutput, standardError: standardError)
+                                              standardOutput: standardOutput, standardError: standardError,
+                                              stacks: stacks)
                 }
                 usleep(10_000)
             }
@@ -143,15 +130,18 @@ public final class RunningProcess: Sendable {
         return terminationStatus
     }
 
-    /// The runtime backtracer's settings for children: every thread, no prompt.
-    static let backtraceSettings = "enable=yes,interactive=no,threads=all,symbolicate=fast,registers=none,images=none"
-
-    /// Sends SIGQUIT and waits (at most 20 s) for the process to die of it,
-    /// its stacks printed, and its output pipes to close.
-    private func printStacks() {
-        kill(processIdentifier, SIGQUIT)
-        let deadline = Date().addingTimeInterval(20)
-        while (isRunning || !collector.reachedEnd.load(ordering: .acquiring)) && Date() < deadline { usleep(10_000) }
+    /// Where every thread of the process waits, as gdb prints it (at most
+    /// 30 s); nil where gdb is not installed or could not attach.
+    public func threadStacks() -> String? {
+        let gdb = "/usr/bin/gdb"
+        guard access(gdb, X_OK) == 0,
+              let debugger = try? RunningProcess(executable: gdb, arguments: [
+                  "-p", String(processIdentifier), "-batch", "-nx", "-ex", "thread apply all bt 40"]) else { return nil }
+        let deadline = Date().addingTimeInterval(30)
+        while debugger.isRunning && Date() < deadline { usleep(10_000) }
+        debugger.stop()
+        let stacks = debugger.standardOutput
+        return stacks.contains("Thread") ? stacks : nil
     }
 
     /// Sends SIGTERM (if still running), then SIGKILL if the process has not
@@ -228,9 +218,12 @@ public struct ChildProcessTimeout: Error, CustomStringConvertible, Sendable {
     public var seconds: Double
     public var standardOutput: String
     public var standardError: String
+    /// Its threads' stacks when time ran out (``RunningProcess/threadStacks()``).
+    public var stacks: String?
 
     public var description: String {
         "\(commandLine): timed out after \(seconds) s while \(stage); stopped it (SIGTERM, then SIGKILL after 2 s)."
             + "\nstandard output so far:\n\(standardOutput)\nstandard error so far:\n\(standardError)"
+            + (stacks.map { "\nits threads when time ran out (gdb):\n\($0)" } ?? "")
     }
 }

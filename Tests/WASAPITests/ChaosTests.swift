@@ -867,7 +867,7 @@ final class ToolRunner: @unchecked Sendable {
                 case 1 where errorLines.count == 1: break
                 default:
                     ledger.fail("`wasapi-jack \(arguments.joined(separator: " "))` ended with status \(status) "
-                                + "(a signal, or not one error line): \(process.standardError.suffix(600))")
+                                + "(a signal, or not one error line): \(process.standardError.suffix(8000))")
                 }
             } catch {
                 ledger.fail("`wasapi-jack \(arguments.joined(separator: " "))`: \(error)")
