@@ -87,14 +87,16 @@ struct PlaySessionTests {
     @Test("play --session-name --role communications: another process lists the session by that name, active")
     func sessionNameIsListed() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
-        let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 3),
+        // 8 s: each listing is a process of its own, which a loaded machine may take a second to run.
+        let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 8),
                                     named: "tone.wav", in: directory)
         try await withJackServer { server in
             let playing = runInBackground(["play", "--server", server.name, "--role", "communications",
                                            "--session-name", "Tone for the mixer", tone])
             struct Row: Decodable { var displayName: String; var state: String; var pid: Int32 }
             var rows: [Row] = []
-            for _ in 0..<40 where !rows.contains(where: { $0.displayName == "Tone for the mixer" }) {
+            let deadline = ContinuousClock.now + .seconds(7)
+            while !rows.contains(where: { $0.displayName == "Tone for the mixer" }) && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
                 let listed = try runBuiltProduct(["sessions", "--json", "--server", server.name])
                 rows = (try? JSONDecoder().decode([Row].self, from: Data(listed.standardOutput.utf8))) ?? []
