@@ -78,6 +78,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// process that died inside it; opening a client now would make libjack
     /// free (or wait on) the database under that call.
     case metadataHeld(serverName: String?)
+    /// Another request through the same client has waited on the server (or
+    /// on jackd2's metadata database) for longer than a request may wait for it.
+    case requestsHeld(clientName: String)
 
     public var description: String {
         switch self {
@@ -103,6 +106,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .metadataHeld(server):
             return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): a metadata call of "
                 + "this process is held in jackd2's metadata database by a process that died inside it"
+        case let .requestsHeld(client):
+            return "JACK client '\(client)' did not get to ask the server: its previous request has waited over 1 s "
+                + "for the server or for jackd2's metadata database"
         }
     }
 }

@@ -15,7 +15,7 @@ extension JackClient {
 
     /// The UUID of the client named `clientName`, or nil if it is not registered.
     public func uuid(ofClient clientName: String) -> UInt64? {
-        let text: String?? = withHandle { handle in
+        let text: String?? = withRequest { handle in
             guard let raw = jack_get_uuid_for_client_name(handle, clientName) else { return nil }
             defer { jack_free(raw) }
             return String(cString: raw)
@@ -65,14 +65,14 @@ extension JackClient {
     public func setProperty(_ key: String, of subject: UInt64, to value: String,
                             type: String = "text/plain") -> Bool {
         guard mayWriteMetadata else { return false }
-        return onDatabase(false) { jack_set_property($0, subject, key, value, type) == 0 }
+        return onDatabase(false, sendsRequest: true) { jack_set_property($0, subject, key, value, type) == 0 }
     }
 
     /// Removes `key` from `subject`.
     @discardableResult
     public func removeProperty(_ key: String, of subject: UInt64) -> Bool {
         guard mayWriteMetadata else { return false }
-        return onDatabase(false) { jack_remove_property($0, subject, key) == 0 }
+        return onDatabase(false, sendsRequest: true) { jack_remove_property($0, subject, key) == 0 }
     }
 
     /// Runs `body` with this client's handle on the database thread
@@ -82,9 +82,17 @@ extension JackClient {
     /// the call running (and waits for it) or the call finds the handle
     /// gone: no call runs once the client closed, and libjack, which frees
     /// its database handle with the process's last client, never frees it
-    /// under a call.
-    private func onDatabase<T: Sendable>(_ fallback: T, _ body: @escaping @Sendable (OpaquePointer) -> T) -> T {
+    /// under a call. `sendsRequest`: `body` also asks the server something
+    /// (writes tell it what changed), one request at a time with the
+    /// client's others (``RequestLock``), but without the state lock, which
+    /// the database could then hold for good.
+    private func onDatabase<T: Sendable>(_ fallback: T, sendsRequest: Bool = false,
+                                         _ body: @escaping @Sendable (OpaquePointer) -> T) -> T {
         MetadataAccess.shared.perform(for: self) { [self] in
+            if sendsRequest {
+                guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { return fallback }
+            }
+            defer { if sendsRequest { requests.unlock() } }
             guard let handle = withHandle({ ClientHandle(raw: $0) }) else { return fallback }
             return body(handle.raw)
         } ?? fallback
@@ -137,7 +145,7 @@ extension JackClient {
     public func clientName(ofUUID uuid: UInt64) -> String? {
         var text = [CChar](repeating: 0, count: 64)  // JACK_UUID_STRING_SIZE is 37
         jack_uuid_unparse(uuid, &text)
-        let name: String?? = withHandle { handle in
+        let name: String?? = withRequest { handle in
             guard let raw = jack_get_client_name_by_uuid(handle, text) else { return nil }
             defer { jack_free(raw) }
             return String(cString: raw)

@@ -39,6 +39,8 @@ public final class JackClient: @unchecked Sendable {
     private let graph = RealtimeBox(ProcessGraph())
     /// The stream ports' latencies, for JACK's latency callback.
     private let latencies = PortLatencies()
+    /// One request to the server at a time through the handle (``RequestLock``).
+    let requests = RequestLock()
     /// What the notification callbacks reach (kept alive with the client).
     let notifications: NotificationContext
     /// The last rate and period read, answered once the client is closed
@@ -172,7 +174,7 @@ public final class JackClient: @unchecked Sendable {
     /// Registers an audio port `shortName` on this client.
     public func registerPort(_ shortName: String, direction: PortDirection,
                              flags: PortFlags = []) throws(EngineError) -> EnginePort {
-        let port = try withOpenHandle { handle in
+        let port = try withOpenRequest { handle in
             jack_port_register(handle, shortName, JACK_DEFAULT_AUDIO_TYPE,
                                direction.flag | flags.rawValue, 0).map(EnginePort.init(jack:))
         }
@@ -209,7 +211,7 @@ public final class JackClient: @unchecked Sendable {
     /// (see ``reportLatency(of:isOutput:frames:)``).
     private func recomputeLatencies() {
         guard !latencies.setsRangesOutsideCallback else { return }
-        _ = withHandle { jack_recompute_total_latencies($0) }
+        _ = withRequest { jack_recompute_total_latencies($0) }
     }
 
     /// Unregisters one of this client's ports. After the server went away
@@ -218,7 +220,7 @@ public final class JackClient: @unchecked Sendable {
     public func unregister(_ port: EnginePort) {
         latencies.remove(port)
         guard !isShutDown else { return }
-        _ = withHandle { jack_port_unregister($0, port.jack) }
+        _ = withRequest { jack_port_unregister($0, port.jack) }
     }
 
     /// Looks a port up by its exact full name (no pattern matching).
@@ -240,7 +242,7 @@ public final class JackClient: @unchecked Sendable {
     /// Connects `source` (an output port) to `destination` (an input port).
     /// Connecting an existing connection again is not an error.
     public func connect(_ source: String, to destination: String) throws(EngineError) {
-        let code = try withOpenHandle { jack_connect($0, source, destination) }
+        let code = try withOpenRequest { jack_connect($0, source, destination) }
         latencies.refreshPassThrough()
         if code != 0 && code != EEXIST {
             throw .connectionFailed(source: source, destination: destination, code: code)
@@ -249,7 +251,7 @@ public final class JackClient: @unchecked Sendable {
 
     /// Disconnects `source` from `destination`.
     public func disconnect(_ source: String, from destination: String) throws(EngineError) {
-        let code = try withOpenHandle { jack_disconnect($0, source, destination) }
+        let code = try withOpenRequest { jack_disconnect($0, source, destination) }
         latencies.refreshPassThrough()
         if code != 0 { throw .connectionFailed(source: source, destination: destination, code: code) }
     }
@@ -258,16 +260,9 @@ public final class JackClient: @unchecked Sendable {
 
     /// Starts the process callback (`jack_activate`).
     public func activate() throws(EngineError) {
-        let code = try withOpenHandle { jack_activate($0) }
+        let code = try withOpenRequest { jack_activate($0) }
         guard code == 0 else { throw .activationFailed(code: code) }
         state.withLock { $0.isActive = true }
-    }
-
-    /// Stops the process callback (`jack_deactivate`); it has returned for good
-    /// when this returns.
-    public func deactivate() {
-        _ = withHandle { jack_deactivate($0) }
-        state.withLock { $0.isActive = false }
     }
 
     /// Closes the client (deactivating it first). No callback runs afterwards.
@@ -430,7 +425,7 @@ public final class JackClient: @unchecked Sendable {
     ///   `false` when the server refused the size.
     @discardableResult
     public func setBufferSize(_ frames: Int) throws(EngineError) -> Bool {
-        try withOpenHandle { jack_set_buffer_size($0, jack_nframes_t(frames)) == 0 }
+        try withOpenRequest { jack_set_buffer_size($0, jack_nframes_t(frames)) == 0 }
     }
 
     /// The latency range JACK reports for `port` in `mode` (frames; zero
@@ -466,5 +461,26 @@ public final class JackClient: @unchecked Sendable {
         let result: T?? = withHandle { handle in shutDown ? nil : body(handle) }
         guard let opened = result, let value = opened else { throw .clientClosed }
         return value
+    }
+
+    /// How long a request waits for the one before it through this client.
+    static let requestWaitNanoseconds: UInt64 = 1_000_000_000
+
+    /// Runs `body`, which asks the server something, as ``withHandle(_:)``
+    /// does and one request at a time (``RequestLock``); nil also when the
+    /// request before it held the lock past ``requestWaitNanoseconds``.
+    func withRequest<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
+        guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { return nil }
+        defer { requests.unlock() }
+        return withHandle(body)
+    }
+
+    /// ``withOpenHandle(_:)`` for a request (``withRequest(_:)``).
+    /// - Throws: ``EngineError/requestsHeld(clientName:)`` when the request
+    ///   before it held the lock too long; ``EngineError/clientClosed``.
+    func withOpenRequest<T: Sendable>(_ body: (OpaquePointer) -> T) throws(EngineError) -> T {
+        guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { throw .requestsHeld(clientName: name) }
+        defer { requests.unlock() }
+        return try withOpenHandle(body)
     }
 }

@@ -21,7 +21,7 @@ public struct AudioError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Translates a JACK failure into the HRESULT an application expects.
     init(_ error: EngineError) {
         switch error {
-        case .serverNotRunning, .otherServerInUse, .metadataHeld:
+        case .serverNotRunning, .otherServerInUse, .metadataHeld, .requestsHeld:
             self.init(.AUDCLNT_E_SERVICE_NOT_RUNNING, error.description)
         case .clientClosed:
             self.init(.AUDCLNT_E_DEVICE_INVALIDATED, error.description)
