@@ -102,7 +102,7 @@ func waitForPorts(on server: String, timeoutSeconds: Double, _ matches: (String)
     while ContinuousClock.now < deadline {
         let listing = try runProgram("/usr/bin/jack_lsp", ["-s", server], timeoutSeconds: 10)
         if listing.standardOutput.split(separator: "\n").contains(where: { matches(String($0)) }) { return }
-        try await Task.sleep(for: .milliseconds(50))
+        try await pause(for: .milliseconds(50))
     }
     throw CommandTimeout(what: "the expected ports on '\(server)'", seconds: timeoutSeconds)
 }
@@ -142,7 +142,7 @@ func startRecorder(_ arguments: [String], on server: String) async throws -> Run
         if listing.standardOutput.split(separator: "\n").contains(where: { $0.hasPrefix("wasapi-jack") && $0.contains(".in_") }) {
             return recorder
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await pause(for: .milliseconds(50))
     }
     recorder.stop()
     throw CommandTimeout(what: "record's ports on '\(server)'; it printed: \(recorder.standardError)", seconds: 40)

@@ -91,7 +91,7 @@ private func startJackTrip(_ arguments: [String], on server: String) async throw
         while process.isRunning && ContinuousClock.now < deadline {
             let ports = try runProgram("/usr/bin/jack_lsp", ["-s", server], timeoutSeconds: 10).standardOutput
             if ports.split(separator: "\n").contains("link:receive_2") { return process }
-            try await Task.sleep(for: .milliseconds(50))
+            try await pause(for: .milliseconds(50))
         }
         _ = process.stop()
         failures.append(process.standardOutput + process.standardError)

@@ -105,14 +105,14 @@ struct PipeWireCLITests {
             while !rows.contains(where: { $0.displayName == "PW tone" }) && ContinuousClock.now < deadline {
                 let listed = try run(["sessions", "--json"], on: server)
                 rows = (try? JSONDecoder().decode([Row].self, from: Data(listed.standardOutput.utf8))) ?? []
-                if rows.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                if rows.isEmpty { try await pause(for: .milliseconds(100)) }
             }
             let session = try #require(rows.first { $0.displayName == "PW tone" }, "A's session is listed: \(rows)")
             // ...lets it play at full level for a while, then sets 0.25, then mutes it.
-            try await Task.sleep(for: .seconds(1))
+            try await pause(for: .seconds(1))
             let volume = try run(["volume", session.id, "0.25"], on: server)
             #expect(volume.status == 0, "\(volume)")
-            try await Task.sleep(for: .seconds(1))
+            try await pause(for: .seconds(1))
             let mute = try run(["mute", session.id, "on"], on: server)
             #expect(mute.status == 0, "\(mute)")
             #expect(try recorder.waitForExit(timeoutSeconds: 20) == 0, "record: \(recorder.standardError)")

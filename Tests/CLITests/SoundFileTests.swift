@@ -97,7 +97,7 @@ struct PlaySessionTests {
             var rows: [Row] = []
             let deadline = ContinuousClock.now + .seconds(7)
             while !rows.contains(where: { $0.displayName == "Tone for the mixer" }) && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
+                try await pause(for: .milliseconds(100))
                 let listed = try runBuiltProduct(["sessions", "--json", "--server", server.name])
                 rows = (try? JSONDecoder().decode([Row].self, from: Data(listed.standardOutput.utf8))) ?? []
             }

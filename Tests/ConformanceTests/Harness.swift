@@ -35,7 +35,7 @@ final class Harness: @unchecked Sendable {
             let rate = sim.sampleRate, period = sim.bufferSize
             sim.runCycles((milliseconds * rate / 1000 + period - 1) / period)
         } else {
-            try await Task.sleep(for: .milliseconds(milliseconds))
+            try await pause(for: .milliseconds(milliseconds))
         }
     }
 

@@ -71,7 +71,7 @@ struct MetadataWedgeTests {
                       fields[0] == "T", fields[1] == "\(getpid())" else { continue }
                 return pid
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await pause(for: .milliseconds(20))
         }
         throw WedgeError.childNeverStopped
     }

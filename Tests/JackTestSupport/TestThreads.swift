@@ -11,8 +11,25 @@ import Foundation
 /// and the 50 ms loopback buffer the test drained had overflowed. The tests
 /// on a live server (``withJackLibrary(_:)``, ``withPipeWireServer(sampleRate:quantum:_:)``)
 /// measure streams in real time, so they run here.
+///
+/// A `Task.sleep` there would still wait for the pool: its timer resumes the
+/// task through the pool's queue. The tests sleep with ``pause(for:)``.
 public func onTestThreads<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
     try await withTaskExecutorPreference(TestThreads.shared) { try await body() }
+}
+
+/// Sleeps for `duration`: on the test threads by blocking the thread (one of
+/// their own, see ``onTestThreads(_:)``), elsewhere as `Task.sleep`.
+public func pause(for duration: Duration) async throws {
+    if TestThreads.isCurrent {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+        try Task.checkCancellation()
+    } else {
+        try await Task.sleep(for: duration)
+    }
 }
 
 /// A task executor that starts a thread whenever every one of its threads is
@@ -21,6 +38,10 @@ public func onTestThreads<Result: Sendable>(_ body: () async throws -> Result) a
 /// life: at most as many as jobs ever ran at once.
 final class TestThreads: TaskExecutor, @unchecked Sendable {
     static let shared = TestThreads()
+
+    /// Whether the calling thread is one of these.
+    static var isCurrent: Bool { Thread.current.threadDictionary[marker] != nil }
+    private static let marker = "wasapi-jack.test-thread"
 
     private let condition = NSCondition()
     /// Guarded by `condition`.
@@ -40,7 +61,10 @@ final class TestThreads: TaskExecutor, @unchecked Sendable {
     }
 
     private func startThread() {
-        let thread = Thread { [self] in work() }
+        let thread = Thread { [self] in
+            Thread.current.threadDictionary[Self.marker] = true
+            work()
+        }
         thread.stackSize = 8 << 20  // as the main thread's: test bodies recurse through the runtime
         thread.name = "test-thread"
         thread.start()

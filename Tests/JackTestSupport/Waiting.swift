@@ -3,6 +3,6 @@
 public func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(seconds)
     while !condition() && ContinuousClock.now < deadline {
-        try await Task.sleep(for: .milliseconds(5))
+        try await pause(for: .milliseconds(5))
     }
 }

@@ -215,12 +215,12 @@ private func chaosChild() async throws -> [String] {
     // Every worker and tool ends by itself within the bound, or the watchdog ends the child.
     while (workers.contains { !$0.finished.load(ordering: .acquiring) } || tools.contains { !$0.finished.load(ordering: .acquiring) })
             && ContinuousClock.now < deadline + .seconds(60) {
-        try await Task.sleep(for: .milliseconds(50))
+        try await pause(for: .milliseconds(50))
     }
     if workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) || tools.contains(where: { !$0.finished.load(ordering: .acquiring) }) {
         ledger.fail("a worker or tool thread was still running 60 s after the deadline")
     }
-    try await Task.sleep(for: .seconds(3.5))  // the killer's last pause
+    try await pause(for: .seconds(3.5))  // the killer's last pause
     watchdog.stop()
     server.finish()
     print(ledger.report(seconds: seconds))
@@ -303,14 +303,14 @@ private func steadyCounterChild() async throws -> [String] {
     let deadline = ContinuousClock.now + .seconds(seconds)
     while ContinuousClock.now < deadline {
         try drain()
-        try await Task.sleep(for: .milliseconds(20))
+        try await pause(for: .milliseconds(20))
     }
     feeding.store(false, ordering: .releasing)
     let drainDeadline = ContinuousClock.now + .seconds(10)
     while (!feederDone.load(ordering: .acquiring) || received + mismatches < written.load(ordering: .acquiring))
             && ContinuousClock.now < drainDeadline {
         try drain()
-        try await Task.sleep(for: .milliseconds(20))
+        try await pause(for: .milliseconds(20))
     }
     _ = try client.stop()
     _ = try loopback.stop()

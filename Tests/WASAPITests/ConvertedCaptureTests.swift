@@ -36,7 +36,7 @@ struct ConvertedCaptureTests {
             var gaps = 0
             let deadline = ContinuousClock.now + .seconds(30)
             while samples.count < 66_150 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+                try await pause(for: .milliseconds(10))
                 try tone.fill(render, frames: bufferFrames - client.getCurrentPadding())
                 while let packet = try capture.getBuffer() {
                     if let expected = nextPosition, packet.devicePosition != expected { gaps += 1 }

@@ -90,7 +90,7 @@ struct DuckingTests {
         #expect(abs(ducked - ToneMeasure.decibels(0.2)) < 0.05, "ducked by \(ducked) dB")
         #expect(abs(restored) < 0.05, "restored to \(restored) dB")
         print("ducking across processes: 80 % measured \(ducked) dB, restored \(restored) dB")
-        for _ in 0..<500 where ducks.recorded.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<500 where ducks.recorded.count < 2 { try await pause(for: .milliseconds(10)) }
         let calls = ducks.recorded
         #expect(calls.count == 2, "\(calls)")
         if calls.count == 2, case let .duck(id, 1) = calls[0] {

@@ -87,17 +87,17 @@ struct ExclusiveModeTests {
                 try second.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000, format: mix)
             }
             // The running shared stream falls silent while the endpoint is held.
-            try await Task.sleep(for: .milliseconds(300))
+            try await pause(for: .milliseconds(300))
             let heldFrom = try recording.drain()
-            try await Task.sleep(for: .milliseconds(200))
+            try await pause(for: .milliseconds(200))
             _ = try recording.drain()
             let whileHeld = recording.channel(0).dropFirst(heldFrom)
             #expect(!whileHeld.isEmpty && whileHeld.allSatisfy { $0 == 0 }, "silent while held exclusively")
 
             exclusive = nil  // releases the endpoint
-            try await Task.sleep(for: .milliseconds(300))
+            try await pause(for: .milliseconds(300))
             let releasedFrom = try recording.drain()
-            try await Task.sleep(for: .milliseconds(200))
+            try await pause(for: .milliseconds(200))
             _ = try recording.drain()
             #expect(recording.channel(0).dropFirst(releasedFrom).contains(0.5), "the shared stream sounds again")
             try second.initialize(shareMode: .shared, streamFlags: [], bufferDuration: 1_000_000, format: mix)

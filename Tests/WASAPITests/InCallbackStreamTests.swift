@@ -77,7 +77,7 @@ struct InCallbackStreamTests {
             }
             let deadline = ContinuousClock.now + .seconds(60)
             while try recording.drain() < total + 4800 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+                try await pause(for: .milliseconds(20))
             }
             feeder.stop()
             monitor.stop()
@@ -113,11 +113,11 @@ struct InCallbackStreamTests {
             #expect(observations.pointer.pointee.cycles.load(ordering: .acquiring) == 0, "ran before start()")
 
             stream.start()
-            try await Task.sleep(for: .milliseconds(500))
+            try await pause(for: .milliseconds(500))
             stream.stop()
             let cycles = observations.pointer.pointee.cycles.load(ordering: .acquiring)
             let heard = try recording.drain()
-            try await Task.sleep(for: .milliseconds(300))
+            try await pause(for: .milliseconds(300))
             #expect(observations.pointer.pointee.cycles.load(ordering: .acquiring) == cycles, "ran after stop()")
             _ = try recording.drain()
 
@@ -153,7 +153,7 @@ struct InCallbackStreamTests {
             for _ in 0..<100 where !passed {
                 passed = client.latencyRange(of: output, playback: false) == captureLatency
                     && client.latencyRange(of: input, playback: true) == playbackLatency
-                if !passed { try await Task.sleep(for: .milliseconds(20)) }
+                if !passed { try await pause(for: .milliseconds(20)) }
             }
             let seen = (client.latencyRange(of: output, playback: false), client.latencyRange(of: input, playback: true))
             #expect(passed, "output capture / input playback latency \(seen) vs \((captureLatency, playbackLatency))")

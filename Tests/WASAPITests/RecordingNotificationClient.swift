@@ -1,3 +1,4 @@
+import JackTestSupport
 import Synchronization
 import WASAPI
 
@@ -31,7 +32,7 @@ final class RecordingNotificationClient: MMNotificationClient {
     func wait(seconds: Double = 5, until predicate: ([Call]) -> Bool) async -> Bool {
         for _ in 0..<Int(seconds * 100) {
             if predicate(recorded) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await pause(for: .milliseconds(10))
         }
         return predicate(recorded)
     }

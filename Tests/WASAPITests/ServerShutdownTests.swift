@@ -108,7 +108,7 @@ private func killAndRestartScenario() async throws -> [String] {
     }
     waiter.start()
     try await waitUntil(seconds: 2) { waiting.load(ordering: .acquiring) }
-    try await Task.sleep(for: .milliseconds(100))
+    try await pause(for: .milliseconds(100))
     let killedAt = ContinuousClock.now
     server.crash()
     try await waitUntil(seconds: 31) { woke.withLock { $0 != nil } }

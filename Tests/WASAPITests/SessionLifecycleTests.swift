@@ -41,7 +41,7 @@ struct SessionLifecycleTests {
         #expect(try control.getSessionIdentifier().hasPrefix(device.id + "|") && control.getSessionIdentifier().hasSuffix("%b{" + guid.uuidString + "}"))
         #expect(try control.getSessionInstanceIdentifier() == control.getSessionIdentifier() + "|1%b\(getpid())")
         #expect(try control.isSystemSoundsSession() == false && control.channelAudioVolume().getChannelCount() == 2)
-        for _ in 0..<500 where !created.recorded.contains(guid) { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<500 where !created.recorded.contains(guid) { try await pause(for: .milliseconds(10)) }
         #expect(created.recorded.contains(guid), "session created notification")
         #expect(try manager.getSessionEnumerator().sessions.contains { try $0.getSessionGUID() == guid })
 
@@ -62,13 +62,13 @@ struct SessionLifecycleTests {
         client = nil
         // A held session control keeps its session: inactive, not expired (native Windows).
         var expected: [RecordingSessionEvents.Call] = [.displayName("Lifecycle", context: context), .state(.active), .state(.inactive)]
-        for _ in 0..<500 where events.recorded != expected { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<500 where events.recorded != expected { try await pause(for: .milliseconds(10)) }
         #expect(events.recorded == expected)
         #expect(try control.getState() == .inactive)
         // Once the last session object goes, the session expires.
         control = nil
         expected.append(.state(.expired))
-        for _ in 0..<500 where events.recorded != expected { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<500 where events.recorded != expected { try await pause(for: .milliseconds(10)) }
         #expect(events.recorded == expected)
 
         // An exclusive stream disconnects the other sessions on the endpoint.

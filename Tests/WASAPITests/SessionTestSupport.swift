@@ -1,4 +1,5 @@
 import Foundation
+import JackTestSupport
 import Realtime
 import Synchronization
 import WASAPI
@@ -27,7 +28,7 @@ final class RecordingSessionEvents: AudioSessionEvents {
     /// Waits (polling) until `call` was recorded, up to `seconds`.
     func wait(for call: Call, seconds: Double = 5) async -> Bool {
         for _ in 0..<Int(seconds * 100) where !recorded.contains(call) {
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await pause(for: .milliseconds(10))
         }
         return recorded.contains(call)
     }
@@ -51,7 +52,7 @@ final class RecordingDuckNotification: AudioVolumeDuckNotification {
     /// Waits (polling) until exactly `expected` was recorded, up to `seconds`.
     func wait(for expected: [Call], seconds: Double = 5) async -> Bool {
         for _ in 0..<Int(seconds * 100) where recorded != expected {
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await pause(for: .milliseconds(10))
         }
         return recorded == expected
     }
@@ -135,7 +136,7 @@ final class EndpointRecorder: @unchecked Sendable {
         let target = try recording.drain() + frames
         let deadline = ContinuousClock.now + .seconds(30)
         while try recording.drain() < target && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+            try await pause(for: .milliseconds(10))
         }
     }
 }
@@ -187,7 +188,7 @@ final class RecordingEndpointVolumeCallback: AudioEndpointVolumeCallback {
     /// Waits (polling) until a notification satisfying `predicate` arrived, up to `seconds`.
     func wait(seconds: Double = 5, for predicate: (AudioVolumeNotificationData) -> Bool) async -> Bool {
         for _ in 0..<Int(seconds * 100) where !recorded.contains(where: predicate) {
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await pause(for: .milliseconds(10))
         }
         return recorded.contains(where: predicate)
     }

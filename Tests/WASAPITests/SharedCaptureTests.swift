@@ -34,7 +34,7 @@ struct SharedCaptureTests {
             try client.start()
             let deadline = ContinuousClock.now + .seconds(60)
             while try recording.drain() < total + 4800 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+                try await pause(for: .milliseconds(10))
                 _ = try counter.fill(render, frames: bufferFrames - client.getCurrentPadding())
             }
             try client.stop()
@@ -113,7 +113,7 @@ struct PeriodChangeTests {
             let deadline = ContinuousClock.now + .seconds(60)
             var changedUp = false, changedBack = false
             while ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+                try await pause(for: .milliseconds(20))
                 _ = try recording.drain()
                 // The newest value heard (left channel; silence is 0).
                 let samples = recording.samples
@@ -121,7 +121,7 @@ struct PeriodChangeTests {
                 if !changedUp && heard >= 48_000 {
                     #expect(try engine.setBufferSize(256))
                     changedUp = true
-                    try await Task.sleep(for: .milliseconds(200))
+                    try await pause(for: .milliseconds(200))
                     #expect(try client.getDevicePeriod().defaultPeriod == 53_334, "256 frames at 48 kHz")
                     allowed.store(110_000, ordering: .releasing)
                 } else if changedUp && !changedBack && heard >= 96_000 {

@@ -56,7 +56,7 @@ struct SharedRenderTests {
             while probe.drain() >= 0
                     && (probe.framesSinceSound() < 110_000 || measuredSince.map { ContinuousClock.now - $0 < .seconds(1.5) } ?? true)
                     && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+                try await pause(for: .milliseconds(20))
                 // Past the start-up latency, the position runs; measure from there.
                 if start == nil && probe.framesSinceSound() >= 24_000 {
                     start = try clock.getPosition()
@@ -141,7 +141,7 @@ struct SharedRenderTests {
             }
             let deadline = ContinuousClock.now + .seconds(120)
             while try recording.drain() < total + 4800 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+                try await pause(for: .milliseconds(20))
             }
             feeder.stop()
             try client.stop()

@@ -36,7 +36,7 @@ struct StreamControlTests {
             try client.start()
             let deadline = ContinuousClock.now + .seconds(30)
             while try recording.drain() < 14_400 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+                try await pause(for: .milliseconds(10))
             }
             try client.stop()
             let left = SignalAnalysis.steadyPart(recording.channel(0), skip: 480, count: 8000)
@@ -66,9 +66,9 @@ struct StreamControlTests {
             try render.releaseBuffer(frames: bufferFrames, flags: .silent)
             let engine = try JackAudioEngine.shared(serverName: server.name)
             try client.start()
-            try await Task.sleep(for: .milliseconds(100))
+            try await pause(for: .milliseconds(100))
             let paddingBefore = try client.getCurrentPadding(), deviceBefore = engine.cycleClock
-            try await Task.sleep(for: .milliseconds(1500))
+            try await pause(for: .milliseconds(1500))
             let paddingAfter = try client.getCurrentPadding(), deviceAfter = engine.cycleClock
             try client.stop()
             let consumed = Double(paddingBefore - paddingAfter)
@@ -106,7 +106,7 @@ struct LatencyReportTests {
             var reported = 0...0
             for _ in 0..<200 where reported.upperBound != expectedFrames {
                 reported = observer.latencyRange(of: port, playback: false)
-                try await Task.sleep(for: .milliseconds(10))
+                try await pause(for: .milliseconds(10))
             }
             #expect(reported == expectedFrames...expectedFrames)
         }
