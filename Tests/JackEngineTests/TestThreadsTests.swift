@@ -25,6 +25,9 @@ struct TestThreadsTests {
             }
         }
         let seen = try await onTestThreads { () -> (started: Int, finished: Int) in
+            // Other tests may hold the pool first: wait (30 s at most) until a spinner runs.
+            let waitForSpinner = ContinuousClock.now + .seconds(30)
+            while spinners.started.load(ordering: .relaxed) == 0 && ContinuousClock.now < waitForSpinner { usleep(1_000) }
             try await pause(for: .milliseconds(300))
             let seen = (spinners.started.load(ordering: .relaxed), spinners.finished.load(ordering: .relaxed))
             spinners.release.store(true, ordering: .relaxed)
