@@ -470,7 +470,7 @@ public final class JackClient: @unchecked Sendable {
     /// does and one request at a time (``RequestLock``); nil also when the
     /// request before it held the lock past ``requestWaitNanoseconds``.
     func withRequest<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
-        guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { return nil }
+        guard takeRequestLock() else { return nil }
         defer { requests.unlock() }
         return withHandle(body)
     }
@@ -479,8 +479,16 @@ public final class JackClient: @unchecked Sendable {
     /// - Throws: ``EngineError/requestsHeld(clientName:)`` when the request
     ///   before it held the lock too long; ``EngineError/clientClosed``.
     func withOpenRequest<T: Sendable>(_ body: (OpaquePointer) -> T) throws(EngineError) -> T {
-        guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { throw .requestsHeld(clientName: name) }
+        guard takeRequestLock() else { throw .requestsHeld(clientName: name) }
         defer { requests.unlock() }
         return try withOpenHandle(body)
+    }
+
+    /// The request lock, for a request made under the state lock: waiting
+    /// at most ``requestWaitNanoseconds``, and not at all once a metadata
+    /// call through this client is stuck in the database (a write holds
+    /// the lock while it runs: for good, then).
+    private func takeRequestLock() -> Bool {
+        requests.lock(waitingAtMost: Self.requestWaitNanoseconds, unless: { MetadataAccess.shared.isStuck(using: self) })
     }
 }

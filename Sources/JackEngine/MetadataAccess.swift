@@ -75,6 +75,11 @@ final class MetadataAccess: Sendable {
     /// Whether a call has been running for longer than the limit.
     var isStuck: Bool { lane.isStuck(after: limitNanoseconds) }
 
+    /// Whether the call running for longer than the limit uses `client`'s handle.
+    func isStuck(using client: JackClient) -> Bool {
+        lane.runningFor.load(ordering: .acquiring) == UInt(bitPattern: ObjectIdentifier(client)) && isStuck
+    }
+
     /// Waits, at most the limit, until no call that uses `client`'s handle runs.
     /// - Returns: false if one is still running (it is stuck in the database).
     func waitUntilIdle(for client: JackClient) -> Bool {

@@ -23,11 +23,13 @@ import Synchronization
 final class RequestLock: Sendable {
     private let held = Atomic(false)
 
-    /// Takes the lock, waiting at most `nanoseconds`; false if it did not come free.
-    func lock(waitingAtMost nanoseconds: UInt64) -> Bool {
+    /// Takes the lock, waiting at most `nanoseconds`, and not at all once
+    /// `hopeless` says the holder will not let go soon (a metadata call
+    /// stuck in the database); false if it did not come free.
+    func lock(waitingAtMost nanoseconds: UInt64, unless hopeless: () -> Bool = { false }) -> Bool {
         let deadline = trustedMonotonicNanoseconds() &+ nanoseconds
         while !held.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            if trustedMonotonicNanoseconds() >= deadline { return false }
+            if trustedMonotonicNanoseconds() >= deadline || hopeless() { return false }
             usleep(200)
         }
         return true

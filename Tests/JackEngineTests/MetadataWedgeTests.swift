@@ -47,6 +47,13 @@ struct MetadataWedgeTests {
             let quick = ContinuousClock.now
             #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == nil)
             #expect(ContinuousClock.now - quick < .milliseconds(500), "a read behind the stuck write waited")
+            // The stuck write holds the client's request lock (it would tell
+            // the server what changed): the client's requests fail at once.
+            let request = ContinuousClock.now
+            #expect(throws: EngineError.requestsHeld(clientName: writer.name)) {
+                _ = try writer.registerPort("behind-the-write", direction: .output)
+            }
+            #expect(ContinuousClock.now - request < .milliseconds(500), "a request behind the stuck write waited")
             continued.store(true, ordering: .releasing)
             kill(pid, SIGCONT)
 
@@ -54,6 +61,7 @@ struct MetadataWedgeTests {
             for _ in 0..<500 where MetadataAccess.shared.isStuck { usleep(10_000) }
             #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "after"))
             #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == "after")
+            #expect(throws: Never.self) { writer.unregister(try writer.registerPort("after-the-write", direction: .output)) }
             _ = await child
         }
     }
