@@ -201,6 +201,7 @@ struct CLIServerTests {
     @Test("play a 44.1 kHz 16-bit tone while record --loopback writes it: 1 kHz at -6 dBFS in a 48 kHz WAV")
     func loopbackRoundTrip() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 44_100, channels: 2, seconds: 1.5),
                                     named: "tone.wav", in: directory)
         let output = directory + "/out.wav"
@@ -225,6 +226,7 @@ struct CLIServerTests {
     @Test("record --format f32 --rate 44100 --channels 1 writes a 44.1 kHz mono float WAV")
     func recordConvertedFormat() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let output = directory + "/mono.wav"
         try await withJackServer { server in
             let result = try runBuiltProduct(["record", "--server", server.name, "--seconds", "0.5",
@@ -239,6 +241,7 @@ struct CLIServerTests {
     @Test("play with --drive timer, --volume and a WAV with odd-sized unknown chunks and a short data chunk")
     func playTimerDrivenOddFile() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var list = WAVBytes()
         list.tag("LIST"); list.u32(5); list.bytes += [1, 2, 3, 4, 5, 0]   // odd size, pad byte
         var samples = WAVBytes()
@@ -258,6 +261,7 @@ struct CLIServerTests {
     @Test("an unknown --device id fails with one line that points to `wasapi-jack devices`")
     func unknownDevice() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 0.1),
                                     named: "tone.wav", in: directory)
         try await withJackServer { server in
@@ -272,6 +276,7 @@ struct CLIServerTests {
     @Test("exclusive mode plays the device format or reports the library's error, suggesting shared mode")
     func exclusiveMode() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let native = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 0.1),
                                       named: "native.wav", in: directory)
         let converted = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 44_100, channels: 2, seconds: 0.1),
@@ -342,6 +347,7 @@ struct CLIErrorTests {
     @Test("malformed and unsupported WAV files fail with one clear line, never a crash")
     func malformedFiles() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         for file in Self.brokenFiles {
             let path = try writeFixture(file.bytes, named: file.name, in: directory)
             let result = try runBuiltProduct(["play", "--server", "wasapi-cli-never-reached", path])
@@ -352,6 +358,7 @@ struct CLIErrorTests {
     @Test("every truncation of a valid file fails cleanly or plays what it holds; no crash")
     func truncations() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let good = WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 0.001)
         // Lengths up to the data chunk header: every one is an error naming the file.
         for length in stride(from: 0, to: 44, by: 3) {

@@ -11,6 +11,7 @@ struct InterruptionCLITests {
     @Test("SIGTERM (143) or SIGINT (130) mid-play: that status within 2 s, the client gone from jack_lsp", arguments: [(SIGTERM, Int32(143)), (SIGINT, Int32(130))])
     func playInterrupted(signalNumber: Int32, expected: Int32) async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-signal")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 30),
                                     named: "tone.wav", in: directory)
         try await withJackServer { server in

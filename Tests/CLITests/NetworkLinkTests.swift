@@ -16,6 +16,7 @@ struct NetworkLinkTests {
         let jacktrip = "/usr/bin/jacktrip"
         try #require(FileManager.default.isExecutableFile(atPath: jacktrip), "jacktrip is not installed (scripts/install-deps.sh)")
         let directory = makeTemporaryDirectory(prefix: "wasapi-link")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 2),
                                     named: "tone.wav", in: directory)
         let output = directory + "/far.wav"

@@ -84,6 +84,7 @@ struct PipeWireCLITests {
     @Test("sessions, volume 0.25 and mute across processes: the owner's output drops by 12.04 dB, then to silence (pipewire-jack 0.3.65 gave 'no audio sessions')")
     func sessionsAcrossProcesses() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-pw-sessions")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 1000, amplitude: 0.5, rate: 48_000, channels: 2, seconds: 8),
                                     named: "tone.wav", in: directory)
         let output = directory + "/out.wav"

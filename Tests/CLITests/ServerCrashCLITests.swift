@@ -15,6 +15,7 @@ struct ServerCrashCLITests {
     @Test("jackd killed (SIGKILL) under `play --mode shared --drive event`: exit 1 within 2 s, naming the server and DEVICE_INVALIDATED")
     func playSeesServerDeath() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-crash")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 20),
                                     named: "tone.wav", in: directory)
         try await withJackLibrary {

@@ -54,6 +54,7 @@ struct SoundFileTests {
     @Test("play a 44.1 kHz 16-bit AIFF tone while record --loopback writes it: 1 kHz at -6 dBFS")
     func aiffLoopback() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let tone = try writeFixture(AIFFBytes.tone(frequency: 1000, amplitude: 0.5, rate: 44_100, channels: 2, seconds: 1.5),
                                     named: "tone.aiff", in: directory)
         let output = directory + "/out.wav"
@@ -74,6 +75,7 @@ struct SoundFileTests {
     @Test("a file libsndfile cannot read fails with one line naming it and libsndfile's reason")
     func unreadableFile() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var generator = SystemRandomNumberGenerator()
         let garbage = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let path = try writeFixture(garbage, named: "x.ogg", in: directory)
@@ -87,6 +89,7 @@ struct PlaySessionTests {
     @Test("play --session-name --role communications: another process lists the session by that name, active")
     func sessionNameIsListed() async throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // 8 s: each listing is a process of its own, which a loaded machine may take a second to run.
         let tone = try writeFixture(WAVBytes.tone(frequency: 440, amplitude: 0.25, rate: 48_000, channels: 2, seconds: 8),
                                     named: "tone.wav", in: directory)
@@ -214,6 +217,7 @@ struct RoundTripSoundFileTests {
     @Test("record --from-file writes what the reader read, bit for bit, and reads back its own file", arguments: layouts)
     func roundTrip(_ layout: Layout) throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let data = Self.samples(layout, frames: 5_001)
         let source = try writeFixture(wavBytes(bits: layout.bits, float: layout.float, channels: layout.channels,
                                                rate: 44_100, extensible: layout.tag == 0xFFFE, channelMask: layout.mask,

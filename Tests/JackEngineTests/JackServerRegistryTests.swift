@@ -26,6 +26,7 @@ struct JackServerRegistryTests {
     @Test("the entries of servers whose process is gone are freed; a live one and the free ones stay")
     func reclaimsOnlyDeadServers() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-registry")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/jack-shm-registry"
         // A pid that existed and is gone: a child that has been reaped.
         let child = try RunningProcess(executable: "/bin/true", arguments: [])
@@ -46,6 +47,7 @@ struct JackServerRegistryTests {
     @Test("a file that is not a jackd2 registry, or a symlink, is left alone")
     func leavesForeignFilesAlone() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-registry")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/jack-shm-registry"
         let foreign = Data(repeating: 0xAB, count: 4096)
         try foreign.write(to: URL(fileURLWithPath: path))

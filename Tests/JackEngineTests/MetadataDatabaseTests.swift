@@ -11,6 +11,7 @@ struct MetadataDatabaseTests {
     @Test("a locked jack_db-UID is reported with its path, age and lock; the error says what to remove")
     func lockedDatabase() throws {
         let directory = makeTemporaryDirectory(prefix: "wasapi-jackdb")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(JackServerProcess.metadataDatabase(in: directory, uid: 4242) == nil, "no database: nothing to report")
         let database = directory + "/jack_db-4242"
         #expect(mkdir(database, 0o700) == 0)

@@ -10,6 +10,7 @@ struct DefaultEndpointTests {
     @Test("a default set in another process is seen here, with a default-changed notification; and the reverse")
     func defaultSeenAcrossProcesses() async throws {
         let configDirectory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: configDirectory) }
         try await withJackServer { server in
             // The environment is process-wide: set it only while this test holds the server gate.
             setenv("WASAPI_JACK_CONFIG_DIR", configDirectory, 1)
@@ -49,6 +50,7 @@ struct DefaultEndpointTests {
     @Test("a default whose ports vanish falls back to the first physical endpoint, and comes back with them")
     func defaultFallsBack() async throws {
         let configDirectory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: configDirectory) }
         try await withJackServer { server in
             // The environment is process-wide: set it only while this test holds the server gate.
             setenv("WASAPI_JACK_CONFIG_DIR", configDirectory, 1)

@@ -14,6 +14,7 @@ struct DuckingTests {
     @Test("a communications stream lowers a media session by the preference (80 %, then 50 %), spares the opted-out one, and restores both")
     func communicationsDucksMedia() async throws {
         let configDirectory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: configDirectory) }
         try await withJackServer { server in
             try await withConfigDirectory(configDirectory) { try await Self.duckAndMeasure(server: server) }
         }
@@ -56,6 +57,7 @@ struct DuckingTests {
     @Test("a communications stream in another process ducks this process's media session by 80 % and restores it, with duck notifications")
     func communicationsInAnotherProcessDucksMedia() async throws {
         let configDirectory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: configDirectory) }
         try await withJackServer { server in
             try await withConfigDirectory(configDirectory) {
                 try await Self.duckedByAnotherProcess(server: server, configDirectory: configDirectory)
