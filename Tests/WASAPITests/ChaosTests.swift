@@ -393,10 +393,11 @@ final class ChaosLedger: Sendable {
 
     /// A call this long is a hang, and fails the run; calls over 2 s but
     /// under it are counted and reported as stalls. 2 s on the simulated
-    /// engine; 15 s on jackd, where jackd2's libjack has been seen to hold
-    /// calls that go through it for about 10 s right after a kill (sessions,
-    /// defaults, endpoint volume, Initialize: each reads or writes JACK
-    /// metadata), in 2 of about 15 runs.
+    /// engine; 15 s on jackd, where bounded waits of the library add up to
+    /// about 2.6 s (a metadata call's 1 s behind one that just finished,
+    /// then the client's request lock), and jackd2 holds a client's requests
+    /// for twice its client timeout (10 s with the fixture's `-t 5000`)
+    /// while another client of the server does not answer.
     let hangBound: Duration
 
     init(label: String, seed: UInt64, hangBound: Duration = .seconds(2)) {
