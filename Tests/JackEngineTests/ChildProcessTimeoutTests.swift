@@ -12,7 +12,7 @@ struct ChildProcessTimeoutTests {
         let error = #expect(throws: ChildProcessTimeout.self) { try child.waitForExit(timeoutSeconds: 1) }
         let elapsed = Date().timeIntervalSince(started)
         #expect(!child.isRunning)
-        #expect(elapsed < 40, "the wait took \(elapsed) s (timeout 1 s, the stacks, 2 s for SIGTERM)")
+        #expect(elapsed < 90, "the wait took \(elapsed) s (timeout 1 s, the stacks: up to 60 s, 2 s for SIGTERM)")
         #expect(error?.stage.contains("exit") == true, "\(String(describing: error))")
         #expect(error?.standardOutput.contains("started") == true, "\(String(describing: error))")
         #expect(error?.description.contains("sleep 1000") == true)
@@ -38,15 +38,16 @@ struct ChildProcessTimeoutTests {
 
     @Test("a hung child is reported with its threads' stacks (gdb)")
     func hungChildPrintsStacks() throws {
-        // This test binary, running only the test below, which then blocks.
+        // This test binary, running only the test below, which then blocks
+        // (20 s: a loaded machine takes a while to start the binary).
         let error = #expect(throws: ChildProcessTimeout.self) {
             try runProgram(CommandLine.arguments[0],
                            ["--testing-library", "swift-testing", "--filter", "ChildProcessTimeoutTests/blocksWhenAsked"],
-                           environment: [Self.blockVariable: "1"], timeoutSeconds: 5)
+                           environment: [Self.blockVariable: "1"], timeoutSeconds: 20)
         }
         let stacks = error?.stacks ?? ""
         #expect(stacks.contains("blocksWhenAsked"), "the blocked thread's frames: \(stacks.suffix(4000))")
-        #expect(error?.description.contains(stacks) == true)
+        #expect(!stacks.isEmpty && error?.description.contains(stacks) == true, "the error shows the stacks")
     }
 
     static let blockVariable = "WASAPI_TEST_BLOCK_FOR_STACKS"

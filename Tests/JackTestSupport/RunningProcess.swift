@@ -131,13 +131,17 @@ public final class RunningProcess: Sendable {
     }
 
     /// Where every thread of the process waits, as gdb prints it (at most
-    /// 30 s); nil where gdb is not installed or could not attach.
+    /// 60 s: on the loaded two-core VM gdb once needed more than 30); nil
+    /// where gdb is not installed or could not attach. Frames in the
+    /// program itself are named; the shared libraries' symbols are not read
+    /// (`auto-solib-add off`), which is most of gdb's work.
     public func threadStacks() -> String? {
         let gdb = "/usr/bin/gdb"
         guard access(gdb, X_OK) == 0,
               let debugger = try? RunningProcess(executable: gdb, arguments: [
-                  "-p", String(processIdentifier), "-batch", "-nx", "-ex", "thread apply all bt 40"]) else { return nil }
-        let deadline = Date().addingTimeInterval(30)
+                  "-p", String(processIdentifier), "-batch", "-nx", "-iex", "set auto-solib-add off",
+                  "-ex", "thread apply all bt 40"]) else { return nil }
+        let deadline = Date().addingTimeInterval(60)
         while debugger.isRunning && Date() < deadline { usleep(10_000) }
         debugger.stop()
         let stacks = debugger.standardOutput
