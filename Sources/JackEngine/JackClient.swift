@@ -290,6 +290,9 @@ public final class JackClient: @unchecked Sendable {
             return state.handle
         }
         guard let handle = closing?.raw else { return }
+        // jackd2's libjack keeps a client left open, and with it the server
+        // it is on: no client of another server may open in this process.
+        var pinsServer = false
         if closedByRegistry {
             // Already closed for this deinit (ServerRegistry.closeAllIfOneWasShutDown).
         } else if !MetadataAccess.shared.waitUntilIdle(for: self) {
@@ -298,6 +301,7 @@ public final class JackClient: @unchecked Sendable {
             // is left open, its callbacks doing nothing.
             if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
             leaveOpen()
+            pinsServer = !JackImplementation.isPipeWire
         } else if !isShutDown || !JackImplementation.isPipeWire {
             // jackd2: closing a client the server dropped is safe as long as
             // no client opened since (ServerRegistry sees to it), and it
@@ -308,7 +312,7 @@ public final class JackClient: @unchecked Sendable {
             // thread may run the callback again: see ProcessGraph.runCycle).
             leaveOpen()
         }
-        ServerRegistry.checkOut(resolvedServerName)
+        if !pinsServer { ServerRegistry.checkOut(resolvedServerName) }
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
         state.withLock { state in
             state.isActive = false

@@ -10,7 +10,9 @@ import Synchronization
 ///   clients of two servers in one process corrupt each other's port tables
 ///   (port names resolve on the wrong server). So the first open client pins
 ///   the server until every client has closed, and an open on another server
-///   fails with ``EngineError/otherServerInUse(inUse:requested:)``.
+///   fails with ``EngineError/otherServerInUse(inUse:requested:)``. A client
+///   that a close had to leave open (``JackClient``, behind a stuck metadata
+///   call) keeps its server pinned for the rest of the process.
 /// - Once any client of a process was shut down, jackd2's next
 ///   `jack_client_open` closes and frees every client of the process (it
 ///   takes the server for dead) and starts its process-wide state afresh.
