@@ -157,11 +157,13 @@ struct CaptureConformance {
                         check("capture.formats.shared.suggestionIsMixFormat", suggestion.samplesPerSecond == mix.samplesPerSecond && suggestion.channels == mix.channels
                               && suggestion.bitsPerSample == mix.bitsPerSample && suggestion.formatTag == mix.formatTag)
                     }
-                    check("capture.formats.shared.initialize", support == .supported ? initialized == .S_OK : initialized == .AUDCLNT_E_UNSUPPORTED_FORMAT)
+                    check("capture.formats.shared.initialize", support == .supported ? initialized == .S_OK : initialized == .AUDCLNT_E_UNSUPPORTED_FORMAT,
+                          "\(format): \(String(describing: support)), Initialize \(initialized)")
                 } else {
                     check("capture.formats.exclusive.result", supported == .S_OK || supported == .AUDCLNT_E_UNSUPPORTED_FORMAT)
                     check("capture.formats.exclusive.initialize", supported == .S_OK ? initialized == .S_OK
-                          : initialized == .AUDCLNT_E_ENDPOINT_CREATE_FAILED || initialized == .AUDCLNT_E_UNSUPPORTED_FORMAT)
+                          : initialized == .AUDCLNT_E_ENDPOINT_CREATE_FAILED || initialized == .AUDCLNT_E_UNSUPPORTED_FORMAT,
+                          "\(format): IsFormatSupported \(supported), Initialize \(initialized)")
                 }
             }
         }
