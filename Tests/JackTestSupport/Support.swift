@@ -1,5 +1,7 @@
 @_exported import ServerFixtures
+import Foundation
 import JackEngine
+import Testing
 
 /// Runs `body` against a private jackd (dummy backend, 48 kHz, 64-frame
 /// period, 2 capture and 2 playback ports, real-time where the system allows)
@@ -38,6 +40,10 @@ public func withJackServer<Result: Sendable>(
 /// own (``onTestThreads(_:)``): it measures live streams in real time.
 public func withJackLibrary<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
     await JackLibraryGate.shared.enter()
+    // One line per test that takes its turn: when the process dies, the
+    // last such line names the test that was using libjack.
+    print("libjack in use by: \(Test.current?.name ?? "(a child process)")")
+    fflush(nil)
     do {
         let result = try await onTestThreads(body)
         await releaseJackLibrary()
