@@ -38,7 +38,7 @@ public final class JackClient: @unchecked Sendable {
     private let state = Mutex(State())
     private let graph = RealtimeBox(ProcessGraph())
     /// The stream ports' latencies, for JACK's latency callback.
-    private let latencies = PortLatencies()
+    let latencies = PortLatencies()
     /// One request to the server at a time through the handle (``RequestLock``).
     let requests = RequestLock()
     /// What the notification callbacks reach (kept alive with the client).
@@ -216,11 +216,18 @@ public final class JackClient: @unchecked Sendable {
 
     /// Unregisters one of this client's ports. After the server went away
     /// there is nothing to unregister, and libjack's state may already be
-    /// torn down: nothing is called then.
+    /// torn down: nothing is called then. On jackd2 it first lets the
+    /// latency rounds of earlier changes finish (``LatencyRoundFence``).
     public func unregister(_ port: EnginePort) {
         latencies.remove(port)
-        guard !isShutDown else { return }
-        _ = withRequest { jack_port_unregister($0, port.jack) }
+        guard !isShutDown, takeRequestLock() else { return }
+        defer { requests.unlock() }
+        if !latencies.setsRangesOutsideCallback, state.withLock({ $0.isActive }) {
+            LatencyRoundFence.wait(graph: graph.pointer, isRunning: { [self] in !isShutDown }) { [self] in
+                _ = withHandle { handle in jack_get_uuid_for_client_name(handle, name).map { jack_free($0) } }
+            }
+        }
+        _ = withHandle { jack_port_unregister($0, port.jack) }
     }
 
     /// Looks a port up by its exact full name (no pattern matching).
@@ -467,8 +474,9 @@ public final class JackClient: @unchecked Sendable {
         return value
     }
 
-    /// How long a request waits for the one before it through this client.
-    static let requestWaitNanoseconds: UInt64 = 1_000_000_000
+    /// How long a request waits for the one before it through this client
+    /// (0.5 s: see ``MetadataAccess`` for how an API call's waits add up).
+    static let requestWaitNanoseconds: UInt64 = 500_000_000
 
     /// Runs `body`, which asks the server something, as ``withHandle(_:)``
     /// does and one request at a time (``RequestLock``); nil also when the

@@ -16,12 +16,12 @@ import Synchronization
 /// `db5.3_stat -Co` listed READ locks held by dead pids, with jackd's own
 /// client-close path waiting behind them).
 ///
-/// So a caller gives up once the call running on this thread has taken
-/// more than ``limitNanoseconds`` (1 s: an API call that meets a stuck
-/// database, and does its own work besides, still returns within 2 s), and
-/// then gets no answer (reads nil, writes false), while that call stays on
-/// the thread (time queued behind calls that finish does not count); until
-/// it returns, later calls get no answer at once instead of queueing behind it.
+/// So a caller waits at most ``limitNanoseconds`` (0.5 s, time queued behind
+/// other calls included: an API call that meets a slow or stuck database at
+/// every step, with its request lock waits besides, still returns within
+/// 2 s), and then gets no answer (reads nil, writes false). A call that has
+/// run past the limit stays on the thread; until it returns, later calls get
+/// no answer at once instead of queueing behind it.
 /// A call held by a dead process's lock never returns: metadata is then
 /// unavailable to this process (sessions stay local), and nothing waits.
 /// It is not moved to a new thread: libjack frees its database handle when
@@ -38,7 +38,7 @@ import Synchronization
 final class MetadataAccess: Sendable {
     /// The process's one, whose running call may finish at exit.
     static let shared: MetadataAccess = {
-        let access = MetadataAccess(limitNanoseconds: 1_000_000_000)
+        let access = MetadataAccess(limitNanoseconds: 500_000_000)
         ProcessExit.onExit { access.drainForExit() }
         return access
     }()
@@ -54,8 +54,9 @@ final class MetadataAccess: Sendable {
     }
 
     /// Runs `body` on the database thread and returns its result, or nil if
-    /// it did not return within the limit, a stuck call is still running, or
-    /// the process is exiting. `client`: the client whose handle `body` uses.
+    /// it did not return within the limit of this call, a stuck call is
+    /// still running, or the process is exiting. `client`: the client whose
+    /// handle `body` uses.
     func perform<T: Sendable>(for client: JackClient? = nil, _ body: @escaping @Sendable () -> T) -> T? {
         guard !refusing.load(ordering: .acquiring), !lane.isStuck(after: limitNanoseconds) else { return nil }
         let job = Job<T>()
@@ -69,7 +70,10 @@ final class MetadataAccess: Sendable {
             lane.runningFor.store(0, ordering: .releasing)
             job.finish(value)
         }
-        return job.result(givingUpWhen: { [lane, limitNanoseconds] in lane.isStuck(after: limitNanoseconds) })
+        let deadline = trustedMonotonicNanoseconds() &+ limitNanoseconds
+        return job.result(givingUpWhen: { [lane, limitNanoseconds] in
+            lane.isStuck(after: limitNanoseconds) || trustedMonotonicNanoseconds() >= deadline
+        })
     }
 
     /// Whether a call has been running for longer than the limit.
@@ -139,13 +143,12 @@ private final class Job<T: Sendable>: @unchecked Sendable {
         done.signal()
     }
 
-    /// The result, or nil once `stuck` says the call running on the queue
-    /// (this one, or one ahead of it) has run past the limit: time spent
-    /// queued behind calls that finish does not count (a job given up before
-    /// it began never runs).
-    func result(givingUpWhen stuck: () -> Bool) -> T? {
-        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
-            guard stuck() else { continue }
+    /// The result, or nil once `givingUp` says to stop waiting (the caller's
+    /// time is up, or the call running on the queue is stuck); a job given
+    /// up before it began never runs.
+    func result(givingUpWhen givingUp: () -> Bool) -> T? {
+        while done.wait(timeout: .now() + .milliseconds(10)) == .timedOut {
+            guard givingUp() else { continue }
             let (abandoned, seen) = stage.compareExchange(expected: Stage.waiting.rawValue, desired: Stage.abandoned.rawValue,
                                                           ordering: .acquiringAndReleasing)
             // Finished in the meantime: the value is there. Running: it is stuck.

@@ -124,8 +124,14 @@ final class PortLatencies: Sendable {
         }
     }
 
+    /// Latency notifications answered (each round asks twice: capture, then
+    /// playback). libjack walks the client's port list just before each, so
+    /// a change in the count marks a walk that is over (``LatencyRoundFence``'s test).
+    let notificationsAnswered = Atomic<UInt64>(0)
+
     /// Sets the ranges JACK asks for in `mode`: JACK's latency callback.
     func apply(_ mode: jack_latency_callback_mode_t) {
+        defer { notificationsAnswered.add(1, ordering: .releasing) }
         // pipewire-jack 0.3.65: nothing may be set from here (type notes);
         // the ranges were set from the control path.
         guard !setsRangesOutsideCallback else { return }

@@ -48,6 +48,28 @@ struct MetadataAccessTests {
         #expect(runs == 0, "the refused call ran")
     }
 
+    @Test("a caller's wait counts the time it queued: behind a slow call that finishes, it still gives up at its limit")
+    func queuedTimeCounts() {
+        let access = MetadataAccess(limitNanoseconds: Self.limit)
+        let ahead = Blocker()
+        Thread { _ = access.perform { ahead.body() } }.start()
+        while !ahead.entered.load(ordering: .acquiring) { usleep(1_000) }
+        let mine = Blocker()
+        let answer = Mutex<Int?>(-1)
+        let caller = Thread { let value = access.perform { mine.body() }; answer.withLock { $0 = value } }
+        caller.start()
+        // The call ahead finishes before it counts as stuck (150 of 200 ms);
+        // this caller's own call then runs past the caller's 200 ms.
+        usleep(150_000)
+        ahead.release.signal()
+        usleep(150_000)
+        mine.release.signal()
+        var settled = false
+        for _ in 0..<500 where !settled { usleep(2_000); settled = answer.withLock { $0 != -1 } }
+        let value = answer.withLock { $0 }
+        #expect(value == nil, "the caller waited past its limit for a value (\(String(describing: value)))")
+    }
+
     @Test("a call queued behind a blocked one, given up by its caller, never runs")
     func abandonedCallNeverRuns() {
         let access = MetadataAccess(limitNanoseconds: Self.limit)

@@ -26,9 +26,20 @@ public func withJackServer<Result: Sendable>(
         configuration.captureChannels = captureChannels
         configuration.playbackChannels = playbackChannels
         let server = try JackServerProcess.start(configuration)
-        defer { server.stop() }
+        defer {
+            // jackd2 stopped while a client of ours still closes waits out
+            // its client timeout in ClientDeactivate (30 s here): an engine
+            // may close a moment after its test returns, on its own thread.
+            waitForClientsToClose()
+            server.stop()
+        }
         return try await body(server)
     }
+}
+
+/// Blocks (at most 5 s) until this process has no JACK client open.
+private func waitForClientsToClose() {
+    for _ in 0..<500 where JackClient.serverInUse != nil { usleep(10_000) }
 }
 
 /// Runs `body` while no other test in this process uses libjack.
