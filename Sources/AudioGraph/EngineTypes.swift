@@ -74,9 +74,10 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// This process already talks to another server, and the engine's
     /// library allows one per process.
     case otherServerInUse(inUse: String, requested: String)
-    /// A metadata call of this process waits in jackd2's database behind a
-    /// process that died inside it; opening a client now would make libjack
-    /// free (or wait on) the database under that call.
+    /// A metadata call of this process, or an earlier open (libjack opens
+    /// the database inside `jack_client_open`), waits in jackd2's database
+    /// behind a process that died inside it; opening a client now would
+    /// make libjack free (or wait on) the database under that call.
     case metadataHeld(serverName: String?)
     /// Another request through the same client has waited on the server (or
     /// on jackd2's metadata database) for longer than a request may wait for it.
@@ -104,10 +105,11 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
                 + "so '\(requested)' cannot be opened until those clients close"
         case let .metadataHeld(server):
-            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): a metadata call of "
-                + "this process is held in jackd2's metadata database by a process that died inside it"
+            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): a metadata call or "
+                + "client open of this process is held in jackd2's metadata database (/dev/shm/jack_db-UID), "
+                + "most likely by a process that died inside it"
         case let .requestsHeld(client):
-            return "JACK client '\(client)' did not get to ask the server: its previous request has waited over 1 s "
+            return "JACK client '\(client)' did not get to ask the server: its previous request has waited over 0.5 s "
                 + "for the server or for jackd2's metadata database"
         }
     }

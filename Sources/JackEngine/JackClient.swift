@@ -83,7 +83,7 @@ public final class JackClient: @unchecked Sendable {
         // would have libjack free the database under it, or wait on it for
         // good, when jack_client_open finds the server of an earlier client
         // dead (it then closes every client and reopens the database).
-        if MetadataAccess.shared.isStuck && !JackImplementation.isPipeWire {
+        if (MetadataAccess.shared.isStuck || BoundedOpen.isStuck) && !JackImplementation.isPipeWire {
             ServerRegistry.checkOut(resolvedServer)
             throw .metadataHeld(serverName: serverName)
         }
@@ -91,11 +91,16 @@ public final class JackClient: @unchecked Sendable {
         var jackOptions = JackNullOption.rawValue
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
         if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
-        var status = jack_status_t(rawValue: 0)
         let openName = options.contains(.useExactName) ? name : ServerRegistry.nameAfterDeadClients(name, on: resolvedServer)
-        let handle = cjack_client_open(openName, jack_options_t(rawValue: jackOptions), &status, serverName)
-        let decoded = JackStatus(rawValue: status.rawValue)
-        guard let handle else {
+        guard let opened = BoundedOpen.open(
+            name: openName, options: jack_options_t(rawValue: jackOptions), serverName: serverName,
+            limit: options.contains(.startServer) ? BoundedOpen.startLimitNanoseconds : BoundedOpen.limitNanoseconds)
+        else {
+            ServerRegistry.checkOut(resolvedServer)
+            throw .metadataHeld(serverName: serverName)
+        }
+        let decoded = JackStatus(rawValue: opened.status)
+        guard let handle = opened.handle else {
             ServerRegistry.checkOut(resolvedServer)
             if decoded.contains(.serverFailed) || decoded.contains(.serverError) {
                 throw .serverNotRunning(serverName: serverName, detail: decoded.description)

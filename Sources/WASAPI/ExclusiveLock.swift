@@ -5,7 +5,8 @@ import Glibc
 ///
 /// The kernel releases the lock when its descriptor closes, so it goes with
 /// the audio client that holds it, and with its process if that dies: no
-/// stale lock outlives a crash. Shared-mode streams test it (a shared lock
+/// stale lock outlives a crash. The holder removes the file as it lets go
+/// (a crashed one leaves the file, unlocked, for the next to reuse). Shared-mode streams test it (a shared lock
 /// attempt fails while an exclusive one is held, in this process too).
 ///
 /// Files live in the per-user runtime directory (``PrivateFiles/runtimeDirectory()``),
@@ -15,14 +16,24 @@ import Glibc
 /// Thread safety: any control thread.
 package final class ExclusiveLock: Sendable {
     private let descriptor: Int32
+    private let path: String
 
     /// The JACK metadata key set on an engine's own client whenever it takes or
     /// releases exclusive use, so that every process rechecks its shared streams.
     static let changeKey = "urn:wasapi-jack:exclusive-changed"
 
-    private init(descriptor: Int32) { self.descriptor = descriptor }
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
 
-    deinit { close(descriptor) }
+    /// Removes the file while still holding the lock, so none is left
+    /// behind; a process that opened it meanwhile sees, once it holds the
+    /// lock, that the path no longer names its file, and opens it again.
+    deinit {
+        unlink(path)
+        close(descriptor)
+    }
 
     /// Takes exclusive use of `endpointID` on `serverName`.
     /// - Throws: AUDCLNT_E_DEVICE_IN_USE when another stream, in this or any
@@ -32,16 +43,30 @@ package final class ExclusiveLock: Sendable {
         do { path = try self.path(serverName: serverName, endpointID: endpointID) } catch {
             throw AudioError(.E_ACCESSDENIED, "no private directory for the exclusive-use lock: \(error)")
         }
-        let descriptor = PrivateFiles.openOwnedFile(path, flags: O_RDWR | O_CREAT)
-        guard descriptor >= 0 else {
-            throw AudioError(.E_ACCESSDENIED, "cannot open the exclusive-use lock \(path) "
-                             + "(missing, a symbolic link, or not ours): \(String(cString: strerror(errno)))")
-        }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // Each try but the last loses only to a holder that removed the file
+        // as it let go; more than a few in a row means something else
+        // keeps replacing it.
+        for _ in 0..<8 {
+            let descriptor = PrivateFiles.openOwnedFile(path, flags: O_RDWR | O_CREAT)
+            guard descriptor >= 0 else {
+                throw AudioError(.E_ACCESSDENIED, "cannot open the exclusive-use lock \(path) "
+                                 + "(missing, a symbolic link, or not ours): \(String(cString: strerror(errno)))")
+            }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                close(descriptor)
+                throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpointID) is in exclusive use by another stream")
+            }
+            if isStillAtPath(descriptor, path) { return ExclusiveLock(descriptor: descriptor, path: path) }
             close(descriptor)
-            throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpointID) is in exclusive use by another stream")
         }
-        return ExclusiveLock(descriptor: descriptor)
+        throw AudioError(.E_ACCESSDENIED, "the exclusive-use lock \(path) kept being replaced")
+    }
+
+    /// Whether `path` still names the file open as `descriptor`.
+    private static func isStillAtPath(_ descriptor: Int32, _ path: String) -> Bool {
+        var open = stat(), named = stat()
+        return fstat(descriptor, &open) == 0 && lstat(path, &named) == 0
+            && open.st_dev == named.st_dev && open.st_ino == named.st_ino
     }
 
     /// Whether some stream holds `endpointID` exclusively right now.

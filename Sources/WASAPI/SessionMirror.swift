@@ -32,23 +32,33 @@ package struct SessionMirror: Sendable {
         "\(directory)/\(subject)_\(safeFileComponent(key))"
     }
 
-    /// Stores `value` for `key` on `subject`; whether it was written.
+    /// Stores `value` for `key` on `subject`; whether it was written. A
+    /// second try covers the directory removed by another process's
+    /// ``remove(_:of:)`` between the two steps.
     @discardableResult
     package func write(_ key: String, of subject: UInt64, value: String) -> Bool {
-        do {
-            try PrivateFiles.makeDirectory(directory)
-            try PrivateFiles.writeAtomically(path(key, of: subject), contents: value)
-            return true
-        } catch {
-            return false
+        for _ in 0..<2 {
+            do {
+                try PrivateFiles.makeDirectory(directory)
+                try PrivateFiles.writeAtomically(path(key, of: subject), contents: value)
+                return true
+            } catch {
+                continue
+            }
         }
+        return false
     }
 
     /// The stored value (at most ``SessionMetadata/maximumLength`` bytes are
     /// read; longer is returned cut, and fails to decode).
     package func read(_ key: String, of subject: UInt64) -> String? { readFile(path(key, of: subject)) }
 
-    package func remove(_ key: String, of subject: UInt64) { unlink(path(key, of: subject)) }
+    /// Removes the value, and the directory once it holds none (a server
+    /// name used once, as tests and the simulated engine do, leaves nothing).
+    package func remove(_ key: String, of subject: UInt64) {
+        unlink(path(key, of: subject))
+        rmdir(directory)  // fails, harmlessly, while other values are there
+    }
 
     /// The values of every stored key that starts with `prefix`, with their subjects.
     package func values(withKeyPrefix prefix: String) -> [(subject: UInt64, value: String)] {

@@ -66,6 +66,46 @@ struct MetadataWedgeTests {
         }
     }
 
+    @Test("the process's first open, which opens the database inside libjack, waits at most its bound; later opens fail at once, and opening works again once the holder lets go (jackd2)")
+    func openIsBoundedWhileAnotherProcessHoldsTheDatabase() async throws {
+        try await withJackServer { server in
+            // No client of this process is open here: the next one opens the database.
+            try #require(JackClient.serverInUse == nil)
+            setenv(Self.serverVariable, server.name, 1)
+            defer { unsetenv(Self.serverVariable) }
+            async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
+                Self.holdTheLockUntilContinued()
+            }
+            let pid = try await Self.stoppedChild()
+            // Without the bound the open would wait for the child: this
+            // thread lets it go on after 8 s, so that the test fails instead of hanging.
+            let continued = Atomic(false)
+            Thread {
+                for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
+                kill(pid, SIGCONT)
+            }.start()
+            let start = ContinuousClock.now
+            #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
+                _ = try JackClient(name: "first", serverName: server.name)
+            }
+            let waited = ContinuousClock.now - start
+            #expect(waited < .seconds(2), "the open waited \(waited)")
+            let quick = ContinuousClock.now
+            #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
+                _ = try JackClient(name: "second", serverName: server.name)
+            }
+            #expect(ContinuousClock.now - quick < .milliseconds(500), "an open behind the stuck one waited")
+            continued.store(true, ordering: .releasing)
+            kill(pid, SIGCONT)
+
+            // The holder let go: the stuck open returns (its client is closed), and opens work again.
+            for _ in 0..<500 where BoundedOpen.isStuck { usleep(10_000) }
+            let later = try JackClient(name: "later", serverName: server.name)
+            later.close()
+            _ = await child
+        }
+    }
+
     /// The child's pid, once it stopped itself holding the lock: found in
     /// /proc (a process of ours, stopped), since metadata is what it blocks.
     static func stoppedChild() async throws -> pid_t {

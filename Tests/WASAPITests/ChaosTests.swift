@@ -1,4 +1,5 @@
 import Foundation
+@testable import JackEngine
 import JackTestSupport
 import PCM
 import Realtime
@@ -18,7 +19,10 @@ import WASAPI
 /// another server, never killed, loses no frame.
 ///
 /// Length: `WASAPI_JACK_CHAOS_SECONDS` (default 45 s of chaos; about a
-/// minute in all). Seed: `WASAPI_JACK_CHAOS_SEED` (default random); each run
+/// minute in all). A chaos child whose process can no longer reach JACK's
+/// metadata (a killed jackd died holding a lock of the database) opens no
+/// client again, so it stops early and a fresh child takes over for the
+/// time left; each child prints its own figures. Seed: `WASAPI_JACK_CHAOS_SEED` (default random); each run
 /// prints it, so a failure can be replayed (the schedule between threads
 /// still differs: the seed fixes each thread's choices, not their timing).
 @Suite("Chaos: random calls while the server is killed and restarted", .timeLimit(.minutes(15)))
@@ -58,23 +62,33 @@ struct ChaosTests {
     func killAndRestartUnderLoad() async throws {
         let logs = ChaosSettings.makeLogDirectory()
         defer { rmdir(logs) }
+        let end = ChaosSettings.setEnd(afterSeconds: ChaosSettings.secondsFromEnvironment ?? 45)
         try await withJackLibrary {
-            async let chaos = #expect(processExitsWith: .success,
-                                      "the chaos child records each broken invariant as an issue") {
-                exitChild(try await chaosChild())
-            }
+            async let chaos: Void = runChaosChildren(until: end, logs: logs)
             async let steady = #expect(processExitsWith: .success,
                                        "the steady child records lost frames as an issue") {
-                exitChild(try await steadyCounterChild())
+                // An error is a failure of the run, not a trap of the child.
+                do { exitChild(try await steadyCounterChild()) } catch { exitChild(["the steady child stopped: \(error)"]) }
             }
             _ = await (chaos, steady)
-            // Each child's output, crash reports included (see `childLog`).
-            for role in ["chaos", "steady"] {
-                let path = ChaosSettings.childLogPath(role, in: logs)
-                if let text = try? String(contentsOfFile: path, encoding: .utf8) { print(text.suffix(30_000)) }
-                unlink(path)
-            }
+            ChaosSettings.printChildLog("steady", in: logs)
         }
+    }
+
+    /// Chaos children one after another until `end`: a child whose process
+    /// can no longer reach JACK's metadata (a killed jackd died holding a
+    /// database lock, see ``MetadataAccess``) opens no client for the rest
+    /// of its life, so it stops early and a fresh process takes over.
+    private func runChaosChildren(until end: time_t, logs: String) async {
+        var child = 0
+        repeat {
+            child += 1
+            print("chaos child \(child)")
+            await #expect(processExitsWith: .success, "the chaos child records each broken invariant as an issue") {
+                exitChild(try await chaosChild())
+            }
+            ChaosSettings.printChildLog("chaos", in: logs)
+        } while time(nil) < end - 5
     }
 
     @Test("simulated engine: 6 API threads, cycles on one thread, shutDown at random moments, a fresh engine afterwards")
@@ -114,7 +128,7 @@ struct ChaosTests {
             ChaosWorker(index: index, seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9, ledger: ledger, watchdog: watchdog,
                         pauseMicroseconds: 0...200, openEnumerator: { holder.withLock { $0!.1 } })
         }
-        let threads = workers.map { worker in Thread { worker.run(until: deadline) } }
+        let threads = workers.map { worker in Thread { worker.run(until: ChaosEnd(deadline)) } }
         threads.forEach { $0.start() }
         while workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) && ContinuousClock.now < deadline + .seconds(30) {
             usleep(20_000)
@@ -178,19 +192,20 @@ private final class KilledServer: @unchecked Sendable {
 private func chaosChild() async throws -> [String] {
     ChaosSettings.redirectOutput("chaos")
     let seed = ChaosSettings.seed
-    let seconds = ChaosSettings.secondsFromEnvironment ?? 45
+    let seconds = ChaosSettings.secondsLeft
     let ledger = ChaosLedger(label: "jackd chaos", seed: seed)
-    print("chaos seed \(seed) (replay: WASAPI_JACK_CHAOS_SEED=\(seed)), \(seconds) s")
+    print("chaos seed \(seed) (replay: WASAPI_JACK_CHAOS_SEED=\(seed)), up to \(seconds) s")
     fflush(nil)
     let server = try KilledServer(name: ChaosTests.chaosServer, ledger: ledger)
     let watchdog = Watchdog(ledger: ledger, cleanUp: { server.finish() })
-    let deadline = ContinuousClock.now + .seconds(seconds)
+    let started = ContinuousClock.now
+    let end = ChaosEnd(started + .seconds(seconds))
 
     let killer = Thread {
         var random = SeededGenerator(seed: seed ^ 0xDEAD)
-        while ContinuousClock.now < deadline {
+        while !end.isPast {
             usleep(UInt32.random(in: 500_000...3_000_000, using: &random))
-            guard ContinuousClock.now < deadline else { break }
+            guard !end.isPast else { break }
             watchdog.begin(-1, "kill the server")
             server.crash()
             watchdog.end(-1)
@@ -206,13 +221,25 @@ private func chaosChild() async throws -> [String] {
                     openEnumerator: { () throws(AudioError) in try MMDeviceEnumerator(serverName: ChaosTests.chaosServer) })
     }
     let tools = (0..<2).map { ToolRunner(index: $0, seed: seed &+ 0x5151 &* UInt64($0 + 1), ledger: ledger) }
-    let threads = [killer] + workers.map { worker in Thread { worker.run(until: deadline) } }
-        + tools.map { tool in Thread { tool.run(until: deadline) } }
+    let threads = [killer] + workers.map { worker in Thread { worker.run(until: end) } }
+        + tools.map { tool in Thread { tool.run(until: end) } }
     threads.forEach { $0.start() }
 
     // Every worker and tool ends by itself within the bound, or the watchdog ends the child.
+    var stuckSince: ContinuousClock.Instant?
     while (workers.contains { !$0.finished.load(ordering: .acquiring) } || tools.contains { !$0.finished.load(ordering: .acquiring) })
-            && ContinuousClock.now < deadline + .seconds(60) {
+            && ContinuousClock.now < end.instant + .seconds(60) {
+        if MetadataAccess.shared.isStuck {
+            let since = stuckSince ?? .now
+            stuckSince = since
+            if ContinuousClock.now - since > .seconds(5) && !end.isPast {
+                print("a metadata call has been stuck for 5 s (a killed jackd holds its lock): "
+                      + "this process stops after \(ContinuousClock.now - started), a fresh one goes on")
+                end.bringForward()
+            }
+        } else {
+            stuckSince = nil
+        }
         try await pause(for: .milliseconds(50))
     }
     if workers.contains(where: { !$0.finished.load(ordering: .acquiring) }) || tools.contains(where: { !$0.finished.load(ordering: .acquiring) }) {
@@ -221,7 +248,7 @@ private func chaosChild() async throws -> [String] {
     try await pause(for: .seconds(3.5))  // the killer's last pause
     watchdog.stop()
     server.finish()
-    print(ledger.report(seconds: seconds))
+    print(ledger.report(seconds: Int((end.instant - started).components.seconds)))
     fflush(nil)
     return ledger.failures
 }
@@ -240,7 +267,10 @@ private func steadyCounterChild() async throws -> [String] {
     var failures: [String] = []
     let server = try JackServerProcess.start(.init(name: ChaosTests.steadyServer))
     defer { server.stop() }
-    let enumerator = try MMDeviceEnumerator(serverName: server.name)
+    // jackd2's libjack can fail an open (JackServerError) while another
+    // server of the user starts or dies, as the chaos child's does now: a
+    // few tries, as an application would.
+    let enumerator = try openWithRetries(serverName: server.name)
     let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
     let (client, render, event, loopback, capture) = try eventRenderWithLoopback(on: device, bufferDuration: 1_000_000)
     let mix = try client.getMixFormat()
@@ -293,7 +323,9 @@ private func steadyCounterChild() async throws -> [String] {
                 } else {
                     mismatches += 1
                 }
-                expected = Int(left) % cycle + 1
+                // A value that is no counter (not a whole number) counts as a
+                // mismatch, and the next frame is checked against what follows it.
+                expected = Int(exactly: left).map { $0 % cycle + 1 } ?? expected + 1
             }
             try capture.releaseBuffer(frames: packet.frames)
         }
@@ -325,9 +357,62 @@ private func steadyCounterChild() async throws -> [String] {
     return failures
 }
 
+/// An enumerator on `serverName`, after up to 5 tries 0.5 s apart.
+private func openWithRetries(serverName: String) throws(AudioError) -> MMDeviceEnumerator {
+    var attempt = 1
+    while true {
+        do {
+            return try MMDeviceEnumerator(serverName: serverName)
+        } catch {
+            guard attempt < 5 else { throw error }
+            print("steady: open \(attempt) failed (\(error)); trying again")
+            attempt += 1
+            usleep(500_000)
+        }
+    }
+}
+
 // MARK: Settings
 
+/// When a chaos child's work ends: at its deadline, or earlier when brought forward.
+final class ChaosEnd: Sendable {
+    private let when: Mutex<ContinuousClock.Instant>
+    init(_ instant: ContinuousClock.Instant) { when = Mutex(instant) }
+    var instant: ContinuousClock.Instant { when.withLock { $0 } }
+    var isPast: Bool { ContinuousClock.now >= instant }
+    func bringForward() { when.withLock { $0 = min($0, .now) } }
+}
+
 enum ChaosSettings {
+    /// The wall-clock second (`time(2)`) the whole run ends, set by the
+    /// parent before its children start (a child may start late: see
+    /// `runChaosChildren`).
+    static let endVariable = "WASAPI_JACK_CHAOS_END"
+
+    static func setEnd(afterSeconds seconds: Int) -> time_t {
+        let end = time(nil) + seconds
+        setenv(endVariable, String(end), 1)
+        return end
+    }
+
+    /// A child's seconds of chaos: up to the run's end (at least 1).
+    static var secondsLeft: Int {
+        let end = ProcessInfo.processInfo.environment[endVariable].flatMap { Int($0) }
+        return end.map { max(1, $0 - time(nil)) } ?? secondsFromEnvironment ?? 45
+    }
+
+    /// Prints a child's log (crash reports included) and removes it, so
+    /// that the next child of that role can create it afresh.
+    static func printChildLog(_ role: String, in directory: String) {
+        let path = childLogPath(role, in: directory)
+        if let data = FileManager.default.contents(atPath: path) {
+            print(String(decoding: data, as: UTF8.self).suffix(30_000))
+        } else {
+            print("(no \(role) log)")
+        }
+        unlink(path)
+    }
+
     static var secondsFromEnvironment: Int? {
         ProcessInfo.processInfo.environment["WASAPI_JACK_CHAOS_SECONDS"].flatMap { Int($0) }.map { max(1, $0) }
     }
@@ -533,8 +618,8 @@ final class ChaosWorker: @unchecked Sendable {
         self.openEnumerator = openEnumerator
     }
 
-    func run(until deadline: ContinuousClock.Instant) {
-        while ContinuousClock.now < deadline {
+    func run(until end: ChaosEnd) {
+        while !end.isPast {
             step()
             if let code = lastError?.code, code == .AUDCLNT_E_DEVICE_INVALIDATED || code == .AUDCLNT_E_SERVICE_NOT_RUNNING {
                 // As an application does: release everything and start over.
@@ -700,11 +785,13 @@ final class ChaosWorker: @unchecked Sendable {
             guard let client else { return }
             let level = Float.random(in: -0.1...1.1, using: &random)
             let mute = Bool.random(using: &random)
-            call("ISimpleAudioVolume::SetMasterVolume") { () throws(AudioError) in
-                let volume = try client.getSimpleAudioVolume()
-                try volume.setMasterVolume(level)
-                try volume.setMute(mute)
-            }
+            // Each API call is timed on its own: the 2 s bound is per call.
+            guard let volume = call("IAudioClient::GetService(ISimpleAudioVolume)", { () throws(AudioError) in
+                try client.getSimpleAudioVolume()
+            }) else { return }
+            guard call("ISimpleAudioVolume::SetMasterVolume", { () throws(AudioError) in try volume.setMasterVolume(level) }) != nil
+            else { return }
+            call("ISimpleAudioVolume::SetMute") { () throws(AudioError) in try volume.setMute(mute) }
         case 15:
             guard let client else { return }
             if let sessionEvents, let sessionControl {
@@ -724,20 +811,28 @@ final class ChaosWorker: @unchecked Sendable {
             }
         case 16:
             let pick = Int.random(in: 0..<8, using: &random)
-            call("IAudioSessionManager2 enumeration") { () throws(AudioError) in
+            let picked = call("IAudioSessionManager2 enumeration") { () throws(AudioError) -> AudioSessionControl? in
                 let sessions = device.activateSessionManager().getSessionEnumerator()
-                guard sessions.getCount() > 0 else { return }
+                guard sessions.getCount() > 0 else { return nil }
                 let control = try sessions.getSession(pick % sessions.getCount())
                 _ = try (control.getState(), control.getDisplayName(), control.getProcessId())
+                return control
+            }
+            guard let control = picked ?? nil else { return }
+            call("ISimpleAudioVolume::SetMasterVolume (an enumerated session)") { () throws(AudioError) in
                 try control.simpleAudioVolume().setMasterVolume(1)
             }
         case 17:
             let level = Float.random(in: -0.1...1.1, using: &random)
             let mute = Int.random(in: 0..<4, using: &random) == 0
-            call("IAudioEndpointVolume") { () throws(AudioError) in
-                let volume = try device.activateEndpointVolume()
+            guard let volume = call("IMMDevice::Activate(IAudioEndpointVolume)", { () throws(AudioError) in
+                try device.activateEndpointVolume()
+            }) else { return }
+            guard call("IAudioEndpointVolume::SetMasterVolumeLevelScalar", { () throws(AudioError) in
                 try volume.setMasterVolumeLevelScalar(level)
-                try volume.setMute(mute)
+            }) != nil else { return }
+            guard call("IAudioEndpointVolume::SetMute", { () throws(AudioError) in try volume.setMute(mute) }) != nil else { return }
+            call("IAudioMeterInformation::GetPeakValue") { () throws(AudioError) in
                 _ = try device.activateMeterInformation().getPeakValue()
             }
         case 18:
@@ -830,9 +925,9 @@ final class ToolRunner: @unchecked Sendable {
         FileManager.default.createFile(atPath: directory + "/tone.wav", contents: Data(Self.toneWAV(seconds: 0.5)))
     }
 
-    func run(until deadline: ContinuousClock.Instant) {
+    func run(until end: ChaosEnd) {
         let server = ["--server", ChaosTests.chaosServer]
-        while ContinuousClock.now < deadline {
+        while !end.isPast {
             let commands: [[String]] = [
                 ["play"] + server + ["--mode", "shared", "--drive", Bool.random(using: &random) ? "event" : "timer", directory + "/tone.wav"],
                 ["record"] + server + ["--seconds", "0.5", directory + "/out.wav"],

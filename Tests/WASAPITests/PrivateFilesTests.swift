@@ -44,6 +44,22 @@ struct PrivateFilesTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.absent))
     }
 
+    @Test("a released exclusive lock leaves no file behind; while held, it refuses a second holder")
+    func lockFileGoesWithItsHolder() throws {
+        let server = JackServerProcess.Configuration.uniqueName(prefix: "wasapi-private")
+        let path = try ExclusiveLock.path(serverName: server, endpointID: "tidy")
+        var held: ExclusiveLock? = try ExclusiveLock.acquire(serverName: server, endpointID: "tidy")
+        #expect(held != nil && FileManager.default.fileExists(atPath: path))
+        let second = #expect(throws: AudioError.self) { try ExclusiveLock.acquire(serverName: server, endpointID: "tidy") }
+        #expect(second?.code == .AUDCLNT_E_DEVICE_IN_USE)
+        held = nil
+        #expect(!FileManager.default.fileExists(atPath: path), "the released lock left its file")
+        #expect(!ExclusiveLock.isHeld(serverName: server, endpointID: "tidy"))
+        let again = try ExclusiveLock.acquire(serverName: server, endpointID: "tidy")
+        #expect(ExclusiveLock.isHeld(serverName: server, endpointID: "tidy"))
+        withExtendedLifetime(again) {}
+    }
+
     @Test("a lock file owned by another user is refused")
     func lockForeignOwner() throws {
         try #require(geteuid() == 0, "needs root to chown")
@@ -90,6 +106,19 @@ struct PrivateFilesTests {
         #expect(mirror.write("volume", of: 2, value: "0.5"))
         #expect(chown(mirror.directory + "/2_volume", 65534, 65534) == 0)
         #expect(mirror.read("volume", of: 2) == nil, "read a file owned by another user")
+    }
+
+    @Test("the session mirror's directory goes with its last value, and comes back with the next")
+    func mirrorDirectoryGoesWhenEmpty() {
+        let mirror = SessionMirror(serverName: JackServerProcess.Configuration.uniqueName(prefix: "wasapi-private"))
+        defer { try? FileManager.default.removeItem(atPath: mirror.directory) }
+        #expect(mirror.write("volume", of: 1, value: "0.5") && mirror.write("mute", of: 1, value: "1"))
+        mirror.remove("volume", of: 1)
+        #expect(mirror.read("mute", of: 1) == "1", "removing one value removed another")
+        mirror.remove("mute", of: 1)
+        #expect(!FileManager.default.fileExists(atPath: mirror.directory), "an empty mirror directory was left")
+        #expect(mirror.write("volume", of: 2, value: "0.25"))
+        #expect(mirror.read("volume", of: 2) == "0.25")
     }
 
     @Test("configuration files: a planted link is replaced, not followed; another user's file is ignored")
