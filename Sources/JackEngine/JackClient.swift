@@ -83,7 +83,7 @@ public final class JackClient: @unchecked Sendable {
         // would have libjack free the database under it, or wait on it for
         // good, when jack_client_open finds the server of an earlier client
         // dead (it then closes every client and reopens the database).
-        if (MetadataAccess.shared.isStuck || BoundedOpen.isStuck) && !JackImplementation.isPipeWire {
+        if Self.isHeldInMetadataDatabase && !JackImplementation.isPipeWire {
             ServerRegistry.checkOut(resolvedServer)
             throw .metadataHeld(serverName: serverName)
         }
@@ -138,6 +138,13 @@ public final class JackClient: @unchecked Sendable {
     /// libjack serves one server per process; a client on another server can
     /// be opened once this is nil (tests wait for it between servers).
     public static var serverInUse: String? { ServerRegistry.serverInUse }
+
+    /// Whether a metadata call or a client open of this process has waited
+    /// in jackd2's metadata database past its bound (``MetadataAccess``,
+    /// ``BoundedOpen``): until it returns, no client opens in the process
+    /// (``EngineError/metadataHeld(serverName:)``). Behind a process that
+    /// died holding the database's lock, it never returns.
+    public static var isHeldInMetadataDatabase: Bool { MetadataAccess.shared.isStuck || BoundedOpen.isStuck }
 
     /// The server's sample rate in Hz (once closed: the last one it had).
     public var sampleRate: Int {

@@ -55,8 +55,8 @@ struct MetadataAccessTests {
         Thread { _ = access.perform { ahead.body() } }.start()
         while !ahead.entered.load(ordering: .acquiring) { usleep(1_000) }
         let mine = Blocker()
-        let answer = Mutex<Int?>(-1)
-        let caller = Thread { let value = access.perform { mine.body() }; answer.withLock { $0 = value } }
+        let answer = Atomic(-1)  // -1: no answer yet; 0: nil; else the value
+        let caller = Thread { answer.store(access.perform { mine.body() } ?? 0, ordering: .releasing) }
         caller.start()
         // The call ahead finishes before it counts as stuck (150 of 200 ms);
         // this caller's own call then runs past the caller's 200 ms.
@@ -64,10 +64,9 @@ struct MetadataAccessTests {
         ahead.release.signal()
         usleep(150_000)
         mine.release.signal()
-        var settled = false
-        for _ in 0..<500 where !settled { usleep(2_000); settled = answer.withLock { $0 != -1 } }
-        let value = answer.withLock { $0 }
-        #expect(value == nil, "the caller waited past its limit for a value (\(String(describing: value)))")
+        for _ in 0..<500 where answer.load(ordering: .acquiring) == -1 { usleep(2_000) }
+        let value = answer.load(ordering: .acquiring)
+        #expect(value == 0, "the caller waited past its limit for a value (\(value))")
     }
 
     @Test("a call queued behind a blocked one, given up by its caller, never runs")

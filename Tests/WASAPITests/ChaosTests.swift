@@ -1,5 +1,5 @@
 import Foundation
-@testable import JackEngine
+import JackEngine
 import JackTestSupport
 import PCM
 import Realtime
@@ -229,7 +229,7 @@ private func chaosChild() async throws -> [String] {
     var stuckSince: ContinuousClock.Instant?
     while (workers.contains { !$0.finished.load(ordering: .acquiring) } || tools.contains { !$0.finished.load(ordering: .acquiring) })
             && ContinuousClock.now < end.instant + .seconds(60) {
-        if MetadataAccess.shared.isStuck {
+        if JackClient.isHeldInMetadataDatabase {
             let since = stuckSince ?? .now
             stuckSince = since
             if ContinuousClock.now - since > .seconds(5) && !end.isPast {
