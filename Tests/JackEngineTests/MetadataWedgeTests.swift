@@ -24,45 +24,30 @@ struct MetadataWedgeTests {
             defer { writer.close() }
             let subject = try #require(writer.ownUUID)
             #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "before"))
-            setenv(Self.serverVariable, server.name, 1)
-            defer { unsetenv(Self.serverVariable) }
-            async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
-                Self.holdTheLockUntilContinued()
-            }
-            let pid = try await Self.stoppedChild()
+            try await Self.whileAnotherProcessHoldsTheLock(on: server) { letGo in
+                let start = ContinuousClock.now
+                let written = writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "held")
+                let waited = ContinuousClock.now - start
+                #expect(!written, "the write reported success behind the lock")
+                #expect(waited < .seconds(2), "the write waited \(waited)")
+                let quick = ContinuousClock.now
+                #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == nil)
+                #expect(ContinuousClock.now - quick < .milliseconds(500), "a read behind the stuck write waited")
+                // The stuck write holds the client's request lock (it would tell
+                // the server what changed): the client's requests fail at once.
+                let request = ContinuousClock.now
+                #expect(throws: EngineError.requestsHeld(clientName: writer.name)) {
+                    _ = try writer.registerPort("behind-the-write", direction: .output)
+                }
+                #expect(ContinuousClock.now - request < .milliseconds(500), "a request behind the stuck write waited")
+                letGo()
 
-            // Without the bound the write would wait for the child: this
-            // thread lets it go on after 8 s, so that the test fails instead
-            // of hanging.
-            let continued = Atomic(false)
-            Thread {
-                for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
-                kill(pid, SIGCONT)
-            }.start()
-            let start = ContinuousClock.now
-            let written = writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "held")
-            let waited = ContinuousClock.now - start
-            #expect(!written, "the write reported success behind the lock")
-            #expect(waited < .seconds(2), "the write waited \(waited)")
-            let quick = ContinuousClock.now
-            #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == nil)
-            #expect(ContinuousClock.now - quick < .milliseconds(500), "a read behind the stuck write waited")
-            // The stuck write holds the client's request lock (it would tell
-            // the server what changed): the client's requests fail at once.
-            let request = ContinuousClock.now
-            #expect(throws: EngineError.requestsHeld(clientName: writer.name)) {
-                _ = try writer.registerPort("behind-the-write", direction: .output)
+                // The holder let go: the stuck write returns, and calls work again.
+                for _ in 0..<500 where MetadataAccess.shared.isStuck { usleep(10_000) }
+                #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "after"))
+                #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == "after")
+                #expect(throws: Never.self) { writer.unregister(try writer.registerPort("after-the-write", direction: .output)) }
             }
-            #expect(ContinuousClock.now - request < .milliseconds(500), "a request behind the stuck write waited")
-            continued.store(true, ordering: .releasing)
-            kill(pid, SIGCONT)
-
-            // The holder let go: the stuck write returns, and calls work again.
-            for _ in 0..<500 where MetadataAccess.shared.isStuck { usleep(10_000) }
-            #expect(writer.setProperty("urn:wasapi-jack:test:probe", of: subject, to: "after"))
-            #expect(writer.property("urn:wasapi-jack:test:probe", of: subject) == "after")
-            #expect(throws: Never.self) { writer.unregister(try writer.registerPort("after-the-write", direction: .output)) }
-            _ = await child
         }
     }
 
@@ -71,39 +56,52 @@ struct MetadataWedgeTests {
         try await withJackServer { server in
             // No client of this process is open here: the next one opens the database.
             try #require(JackClient.serverInUse == nil)
-            setenv(Self.serverVariable, server.name, 1)
-            defer { unsetenv(Self.serverVariable) }
-            async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
-                Self.holdTheLockUntilContinued()
+            try await Self.whileAnotherProcessHoldsTheLock(on: server) { letGo in
+                let start = ContinuousClock.now
+                #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
+                    _ = try JackClient(name: "first", serverName: server.name)
+                }
+                let waited = ContinuousClock.now - start
+                #expect(waited < .seconds(2), "the open waited \(waited)")
+                let quick = ContinuousClock.now
+                #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
+                    _ = try JackClient(name: "second", serverName: server.name)
+                }
+                #expect(ContinuousClock.now - quick < .milliseconds(500), "an open behind the stuck one waited")
+                letGo()
+
+                // The holder let go: the stuck open returns (its client is closed), and opens work again.
+                for _ in 0..<500 where BoundedOpen.isStuck { usleep(10_000) }
+                let later = try JackClient(name: "later", serverName: server.name)
+                later.close()
             }
-            let pid = try await Self.stoppedChild()
-            // Without the bound the open would wait for the child: this
-            // thread lets it go on after 8 s, so that the test fails instead of hanging.
-            let continued = Atomic(false)
-            Thread {
-                for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
-                kill(pid, SIGCONT)
-            }.start()
-            let start = ContinuousClock.now
-            #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
-                _ = try JackClient(name: "first", serverName: server.name)
-            }
-            let waited = ContinuousClock.now - start
-            #expect(waited < .seconds(2), "the open waited \(waited)")
-            let quick = ContinuousClock.now
-            #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
-                _ = try JackClient(name: "second", serverName: server.name)
-            }
-            #expect(ContinuousClock.now - quick < .milliseconds(500), "an open behind the stuck one waited")
+        }
+    }
+
+    /// Runs `body` while a child process holds the database's lock, stopped;
+    /// `body` lets it go on with the closure it gets. Without the bounds
+    /// tested, calls would wait for the child: a thread lets it go on after
+    /// 8 s anyway, so that the test fails instead of hanging.
+    static func whileAnotherProcessHoldsTheLock(on server: JackServerProcess,
+                                               _ body: (_ letGo: () -> Void) async throws -> Void) async throws {
+        setenv(serverVariable, server.name, 1)
+        defer { unsetenv(serverVariable) }
+        async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
+            Self.holdTheLockUntilContinued()
+        }
+        let pid = try await stoppedChild()
+        let continued = Atomic(false)
+        Thread {
+            for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
+            kill(pid, SIGCONT)
+        }.start()
+        let letGo = {
             continued.store(true, ordering: .releasing)
             kill(pid, SIGCONT)
-
-            // The holder let go: the stuck open returns (its client is closed), and opens work again.
-            for _ in 0..<500 where BoundedOpen.isStuck { usleep(10_000) }
-            let later = try JackClient(name: "later", serverName: server.name)
-            later.close()
-            _ = await child
         }
+        do { try await body(letGo) } catch { letGo(); _ = await child; throw error }
+        letGo()
+        _ = await child
     }
 
     /// The child's pid, once it stopped itself holding the lock: found in
