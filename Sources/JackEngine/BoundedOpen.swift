@@ -47,9 +47,7 @@ enum BoundedOpen {
         }
         thread.name = "wasapi-jack open"
         thread.start()
-        if let outcome = call.result(waitingAtMost: limit) { return outcome }
-        abandonedRunning.store(true, ordering: .releasing)
-        return nil
+        return call.result(waitingAtMost: limit)
     }
 
     /// One open's hand-over between its caller and its thread.
@@ -70,11 +68,15 @@ enum BoundedOpen {
 
         var wasAbandoned: Bool { state.withLock { $0.abandoned } }
 
+        /// The outcome, or nil after `nanoseconds`: the call is then marked
+        /// abandoned, and ``isStuck`` raised, under the lock its thread's
+        /// ``finish(_:)`` takes, so the thread's clearing always comes after.
         func result(waitingAtMost nanoseconds: UInt64) -> Outcome? {
             _ = done.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
             return state.withLock { state in
                 if let outcome = state.outcome { return outcome }
                 state.abandoned = true
+                abandonedRunning.store(true, ordering: .releasing)
                 return nil
             }
         }
