@@ -84,17 +84,17 @@ extension JackClient {
     /// its database handle with the process's last client, never frees it
     /// under a call. `sendsRequest`: `body` also asks the server something
     /// (writes tell it what changed), one request at a time with the
-    /// client's others (``RequestLock``), but without the state lock, which
+    /// client's others (``RequestLock``) but not on the request lane, which
     /// the database could then hold for good.
     private func onDatabase<T: Sendable>(_ fallback: T, sendsRequest: Bool = false,
                                          _ body: @escaping @Sendable (OpaquePointer) -> T) -> T {
-        MetadataAccess.shared.perform(for: self) { [self] in
+        let connection = connection
+        return MetadataAccess.shared.perform(for: connection) {
             if sendsRequest {
-                guard requests.lock(waitingAtMost: Self.requestWaitNanoseconds) else { return fallback }
+                guard case let .answered(value) = connection.holdingLock(body) else { return fallback }
+                return value
             }
-            defer { if sendsRequest { requests.unlock() } }
-            guard let handle = withHandle({ ClientHandle(raw: $0) }) else { return fallback }
-            return body(handle.raw)
+            return connection.handleForCallsOffTheLane.map { body($0) } ?? fallback
         } ?? fallback
     }
 
@@ -143,8 +143,9 @@ extension JackClient {
     /// The name of the client whose UUID is `uuid`, or nil when no such
     /// client is registered now.
     public func clientName(ofUUID uuid: UInt64) -> String? {
-        var text = [CChar](repeating: 0, count: 64)  // JACK_UUID_STRING_SIZE is 37
-        jack_uuid_unparse(uuid, &text)
+        var unparsed = [CChar](repeating: 0, count: 64)  // JACK_UUID_STRING_SIZE is 37
+        jack_uuid_unparse(uuid, &unparsed)
+        let text = unparsed
         let name: String?? = withRequest { handle in
             guard let raw = jack_get_client_name_by_uuid(handle, text) else { return nil }
             defer { jack_free(raw) }

@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Thread safety: every method may be called from any control thread (JACK's
 /// client API is thread-safe; the slot table is guarded by a mutex). None may
-/// be called from JACK's process or notification threads.
+/// be called from JACK's process or notification threads. Requests to the
+/// server wait a bounded time (``ClientConnection``).
 public final class JackClient: @unchecked Sendable {
     /// Options for ``init(name:serverName:options:)``.
     public struct OpenOptions: OptionSet, Sendable {
@@ -39,8 +40,8 @@ public final class JackClient: @unchecked Sendable {
     private let graph = RealtimeBox(ProcessGraph())
     /// The stream ports' latencies, for JACK's latency callback.
     let latencies = PortLatencies()
-    /// One request to the server at a time through the handle (``RequestLock``).
-    let requests = RequestLock()
+    /// The handle, and the requests made through it (``ClientConnection``).
+    let connection: ClientConnection
     /// What the notification callbacks reach (kept alive with the client).
     let notifications: NotificationContext
     /// The last rate and period read, answered once the client is closed
@@ -52,11 +53,6 @@ public final class JackClient: @unchecked Sendable {
     struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
 
     private struct State {
-        var handle: ClientHandle?
-        /// JACK may run the process callback: from `jack_activate` until
-        /// `jack_deactivate` or `jack_client_close` has returned (not merely
-        /// begun: ``close()`` drops the handle first).
-        var isActive = false
         /// Installed slots (their `RealtimeBox`es), kept alive here until
         /// withdrawn and quiescent.
         var installed: [InstalledSlot: any AnyObject & Sendable] = [:]
@@ -117,7 +113,8 @@ public final class JackClient: @unchecked Sendable {
         self.name = String(cString: jack_get_client_name(handle))
         self.serverName = serverName
         self.resolvedServerName = resolvedServer
-        state.withLock { $0.handle = ClientHandle(raw: handle) }
+        self.connection = ClientConnection(handle: ClientHandle(raw: handle), graph: graph,
+                                           fencesUnregistration: !latencies.setsRangesOutsideCallback)
         let argument = UnsafeMutableRawPointer(graph.pointer)
         graph.pointer.pointee.client.store(handle, ordering: .releasing)
         jack_set_process_callback(handle, graphProcessCallback, argument)
@@ -127,7 +124,7 @@ public final class JackClient: @unchecked Sendable {
         NotificationCallbacks.install(on: handle, context: notifications)
         lastSampleRate.store(Int(jack_get_sample_rate(handle)), ordering: .relaxed)
         lastBufferSize.store(Int(jack_get_buffer_size(handle)), ordering: .relaxed)
-        ServerRegistry.register(self, handle: ClientHandle(raw: handle), gate: notifications.gate)
+        ServerRegistry.register(self, handle: ClientHandle(raw: handle), connection: connection, gate: notifications.gate)
     }
 
     deinit { close() }
@@ -186,10 +183,8 @@ public final class JackClient: @unchecked Sendable {
     /// Registers an audio port `shortName` on this client.
     public func registerPort(_ shortName: String, direction: PortDirection,
                              flags: PortFlags = []) throws(EngineError) -> EnginePort {
-        let port = try withOpenRequest { handle in
-            jack_port_register(handle, shortName, JACK_DEFAULT_AUDIO_TYPE,
-                               direction.flag | flags.rawValue, 0).map(EnginePort.init(jack:))
-        }
+        guard !isShutDown else { throw .clientClosed }
+        let port = try answer(of: connection.registerPort(shortName, flags: direction.flag | flags.rawValue))
         guard let port else { throw .portRegistrationFailed(portName: "\(name):\(shortName)") }
         return port
     }
@@ -226,20 +221,16 @@ public final class JackClient: @unchecked Sendable {
         _ = withRequest { jack_recompute_total_latencies($0) }
     }
 
-    /// Unregisters one of this client's ports. After the server went away
-    /// there is nothing to unregister, and libjack's state may already be
-    /// torn down: nothing is called then. On jackd2 it first lets the
-    /// latency rounds of earlier changes finish (``LatencyRoundFence``).
+    /// Unregisters one of this client's ports, even when the server holds
+    /// the request past the caller's wait (``ClientConnection``). After the
+    /// server went away there is nothing to unregister, and libjack's state
+    /// may already be torn down: nothing is called then. On jackd2 it first
+    /// lets the latency rounds of earlier changes finish
+    /// (``LatencyRoundFence``).
     public func unregister(_ port: EnginePort) {
         latencies.remove(port)
-        guard !isShutDown, takeRequestLock() else { return }
-        defer { requests.unlock() }
-        if !latencies.setsRangesOutsideCallback, state.withLock({ $0.isActive }) {
-            LatencyRoundFence.wait(graph: graph.pointer, isRunning: { [self] in !isShutDown }) { [self] in
-                _ = withHandle { handle in jack_get_uuid_for_client_name(handle, name).map { jack_free($0) } }
-            }
-        }
-        _ = withHandle { jack_port_unregister($0, port.jack) }
+        guard !isShutDown else { return }
+        connection.unregister(port)
     }
 
     /// Looks a port up by its exact full name (no pattern matching).
@@ -278,10 +269,18 @@ public final class JackClient: @unchecked Sendable {
     // MARK: Life cycle
 
     /// Starts the process callback (`jack_activate`).
+    /// The client counts as active from before the request, so that a
+    /// callback never runs while it does not (an activation the server held
+    /// past the caller's wait may still succeed).
     public func activate() throws(EngineError) {
-        let code = try withOpenRequest { jack_activate($0) }
+        let connection = connection
+        let code = try withOpenRequest { handle in
+            connection.isActive.store(true, ordering: .releasing)
+            let code = jack_activate(handle)
+            if code != 0 { connection.isActive.store(false, ordering: .releasing) }
+            return code
+        }
         guard code == 0 else { throw .activationFailed(code: code) }
-        state.withLock { $0.isActive = true }
     }
 
     /// Closes the client (deactivating it first). No callback runs afterwards.
@@ -304,19 +303,17 @@ public final class JackClient: @unchecked Sendable {
     private func closeHoldingOpenLock() {
         let closedByRegistry = ServerRegistry.unregister(self)
         if isShutDown { ServerRegistry.noteDeadClientClosed(on: resolvedServerName) }
-        let closing = state.withLock { state -> ClientHandle? in
-            defer { state.handle = nil }
-            return state.handle
-        }
-        guard let handle = closing?.raw else { return }
+        guard let handle = connection.take()?.raw else { return }
         // jackd2's libjack keeps a client left open, and with it the server
         // it is on: no client of another server may open in this process.
         var pinsServer = false
         if closedByRegistry {
             // Already closed for this deinit (ServerRegistry.closeAllIfOneWasShutDown).
-        } else if !MetadataAccess.shared.waitUntilIdle(for: self) {
+        } else if !MetadataAccess.shared.waitUntilIdle(for: connection)
+                    || !connection.drain(waitingAtMost: Self.requestDrainNanoseconds) {
             // A metadata write through this handle is stuck in the database
-            // (MetadataAccess): closing would free the client under it. It
+            // (MetadataAccess), or the server holds a request of it
+            // (ClientConnection): closing would free the client under it. It
             // is left open, its callbacks doing nothing.
             if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
             leaveOpen()
@@ -333,11 +330,12 @@ public final class JackClient: @unchecked Sendable {
         }
         if !pinsServer { ServerRegistry.checkOut(resolvedServerName) }
         graph.pointer.pointee.client.store(nil, ordering: .releasing)
-        state.withLock { state in
-            state.isActive = false
-            state.installed.removeAll()
-        }
+        connection.isActive.store(false, ordering: .releasing)
+        state.withLock { $0.installed.removeAll() }
     }
+
+    /// How long a close waits for the requests queued before it.
+    static let requestDrainNanoseconds: UInt64 = 1_000_000_000
 
     /// Keeps what libjack's threads reach (the graph, the notification
     /// context) for the rest of the process, a few kilobytes, with the
@@ -386,15 +384,16 @@ public final class JackClient: @unchecked Sendable {
     /// still walk it (kept forever if cycles are stuck).
     private func install(_ box: any AnyObject & Sendable, kind: InstalledSlot.Kind, pointer: UnsafeMutableRawPointer,
                          prepare: (OpaquePointer) -> Void = { _ in }) throws(EngineError) -> InstalledSlot {
-        let result = state.withLock { state -> Result<(InstalledSlot, RetiredTable?), EngineError> in
-            guard let handle = state.handle else { return .failure(.clientClosed) }
-            prepare(handle.raw)
-            let published = graph.pointer.pointee.publish(pointer, kind: kind)
-            let token = InstalledSlot(kind: kind, index: published.index)
-            state.installed[token] = box
-            return .success((token, published.retired.map(RetiredTable.init)))
+        let result = connection.withHandle { handle in
+            state.withLock { state -> (InstalledSlot, RetiredTable?) in
+                prepare(handle)
+                let published = graph.pointer.pointee.publish(pointer, kind: kind)
+                let token = InstalledSlot(kind: kind, index: published.index)
+                state.installed[token] = box
+                return (token, published.retired.map(RetiredTable.init))
+            }
         }
-        let (token, retired) = try result.get()
+        guard let (token, retired) = result else { throw .clientClosed }
         if let retired {
             if waitForCyclesInFlight() {
                 SlotTable.free(retired.entries)
@@ -417,7 +416,7 @@ public final class JackClient: @unchecked Sendable {
         }
         guard let slot else { return }
         let quiescent = graph.pointer.pointee.waitForCyclesInFlight { [self] in
-            state.withLock { $0.isActive } && !isShutDown
+            connection.isActive.load(ordering: .acquiring) && !isShutDown
         }
         state.withLock { state in
             // A cycle that never finished may still hold the pointer: leak the
@@ -438,7 +437,7 @@ public final class JackClient: @unchecked Sendable {
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
         graph.pointer.pointee.waitForCyclesInFlight { [self] in
-            state.withLock { $0.isActive } && !isShutDown
+            connection.isActive.load(ordering: .acquiring) && !isShutDown
         }
     }
 
@@ -473,46 +472,32 @@ public final class JackClient: @unchecked Sendable {
         return cell.load(ordering: .relaxed)
     }
 
-    /// Runs `body` with the handle while holding the state lock, so that a
-    /// concurrent ``close()`` cannot free the client underneath it.
+    /// Runs `body`, which reads libjack's local state and asks the server
+    /// nothing, with the handle held against a concurrent ``close()``.
     func withHandle<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
-        state.withLock { state in state.handle.map { body($0.raw) } }
+        connection.withHandle(body)
     }
 
-    func withOpenHandle<T: Sendable>(_ body: (OpaquePointer) -> T) throws(EngineError) -> T {
-        let shutDown = isShutDown
-        let result: T?? = withHandle { handle in shutDown ? nil : body(handle) }
-        guard let opened = result, let value = opened else { throw .clientClosed }
-        return value
+    /// Runs `body`, which asks the server something, on the client's request
+    /// lane (``ClientConnection``); nil when the client is closed or the
+    /// request was not answered in time.
+    func withRequest<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) -> T) -> T? {
+        try? answer(of: connection.request(body))
     }
 
-    /// How long a request waits for the one before it through this client
-    /// (0.5 s: see ``MetadataAccess`` for how an API call's waits add up).
-    static let requestWaitNanoseconds: UInt64 = 500_000_000
-
-    /// Runs `body`, which asks the server something, as ``withHandle(_:)``
-    /// does and one request at a time (``RequestLock``); nil also when the
-    /// request before it held the lock past ``requestWaitNanoseconds``.
-    func withRequest<T: Sendable>(_ body: (OpaquePointer) -> T) -> T? {
-        guard takeRequestLock() else { return nil }
-        defer { requests.unlock() }
-        return withHandle(body)
+    /// ``withRequest(_:)`` on a client the server has not shut down.
+    /// - Throws: ``EngineError/requestsHeld(clientName:)`` when it was not
+    ///   answered in time; ``EngineError/clientClosed``.
+    func withOpenRequest<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) -> T) throws(EngineError) -> T {
+        guard !isShutDown else { throw .clientClosed }
+        return try answer(of: connection.request(body))
     }
 
-    /// ``withOpenHandle(_:)`` for a request (``withRequest(_:)``).
-    /// - Throws: ``EngineError/requestsHeld(clientName:)`` when the request
-    ///   before it held the lock too long; ``EngineError/clientClosed``.
-    func withOpenRequest<T: Sendable>(_ body: (OpaquePointer) -> T) throws(EngineError) -> T {
-        guard takeRequestLock() else { throw .requestsHeld(clientName: name) }
-        defer { requests.unlock() }
-        return try withOpenHandle(body)
-    }
-
-    /// The request lock, for a request made under the state lock: waiting
-    /// at most ``requestWaitNanoseconds``, and not at all once a metadata
-    /// call through this client is stuck in the database (a write holds
-    /// the lock while it runs: for good, then).
-    private func takeRequestLock() -> Bool {
-        requests.lock(waitingAtMost: Self.requestWaitNanoseconds, unless: { MetadataAccess.shared.isStuck(using: self) })
+    private func answer<T: Sendable>(of outcome: ClientConnection.Outcome<T>) throws(EngineError) -> T {
+        switch outcome {
+        case let .answered(value): return value
+        case .closed: throw .clientClosed
+        case .held: throw .requestsHeld(clientName: name)
+        }
     }
 }

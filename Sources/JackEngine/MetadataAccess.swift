@@ -46,7 +46,7 @@ final class MetadataAccess: Sendable {
     /// How long a caller waits for the database.
     let limitNanoseconds: UInt64
 
-    private let lane = Lane()
+    private let lane = BoundedLane(label: "wasapi-jack.jack-metadata")
     private let refusing = Atomic<Bool>(false)
 
     init(limitNanoseconds: UInt64) {
@@ -55,41 +55,27 @@ final class MetadataAccess: Sendable {
 
     /// Runs `body` on the database thread and returns its result, or nil if
     /// it did not return within the limit of this call, a stuck call is
-    /// still running, or the process is exiting. `client`: the client whose
-    /// handle `body` uses.
-    func perform<T: Sendable>(for client: JackClient? = nil, _ body: @escaping @Sendable () -> T) -> T? {
-        guard !refusing.load(ordering: .acquiring), !lane.isStuck(after: limitNanoseconds) else { return nil }
-        let job = Job<T>()
-        let tag = client.map { UInt(bitPattern: ObjectIdentifier($0)) } ?? 0
-        lane.queue.async { [lane] in
-            guard job.begin() else { return }  // its caller gave up before it ran
-            lane.runningFor.store(tag, ordering: .releasing)
-            lane.runningSince.store(trustedMonotonicNanoseconds(), ordering: .releasing)
-            let value = body()
-            lane.runningSince.store(0, ordering: .releasing)
-            lane.runningFor.store(0, ordering: .releasing)
-            job.finish(value)
-        }
-        let deadline = trustedMonotonicNanoseconds() &+ limitNanoseconds
-        return job.result(givingUpWhen: { [lane, limitNanoseconds] in
-            lane.isStuck(after: limitNanoseconds) || trustedMonotonicNanoseconds() >= deadline
-        })
+    /// still running, or the process is exiting. `client`: the connection
+    /// whose handle `body` uses.
+    func perform<T: Sendable>(for client: ClientConnection? = nil, _ body: @escaping @Sendable () -> T) -> T? {
+        guard !refusing.load(ordering: .acquiring) else { return nil }
+        return lane.perform(limit: limitNanoseconds, tag: client?.tag ?? 0, body)
     }
 
     /// Whether a call has been running for longer than the limit.
     var isStuck: Bool { lane.isStuck(after: limitNanoseconds) }
 
     /// Whether the call running for longer than the limit uses `client`'s handle.
-    func isStuck(using client: JackClient) -> Bool {
-        lane.runningFor.load(ordering: .acquiring) == UInt(bitPattern: ObjectIdentifier(client)) && isStuck
+    func isStuck(using client: ClientConnection) -> Bool {
+        lane.isRunning(tag: client.tag) && isStuck
     }
 
     /// Waits, at most the limit, until no call that uses `client`'s handle runs.
     /// - Returns: false if one is still running (it is stuck in the database).
-    func waitUntilIdle(for client: JackClient) -> Bool {
-        let tag = UInt(bitPattern: ObjectIdentifier(client))
+    func waitUntilIdle(for client: ClientConnection) -> Bool {
+        let tag = client.tag
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
-        while lane.runningFor.load(ordering: .acquiring) == tag {
+        while lane.isRunning(tag: tag) {
             if trustedMonotonicNanoseconds() >= deadline { return false }
             usleep(1_000)
         }
@@ -102,58 +88,8 @@ final class MetadataAccess: Sendable {
     func drainForExit() {
         refusing.store(true, ordering: .releasing)
         let deadline = trustedMonotonicNanoseconds() + limitNanoseconds
-        while lane.runningSince.load(ordering: .acquiring) != 0 && trustedMonotonicNanoseconds() < deadline {
+        while lane.isRunning && trustedMonotonicNanoseconds() < deadline {
             usleep(1_000)
         }
-    }
-}
-
-/// The serial queue calls run on, and what runs on it now.
-private final class Lane: Sendable {
-    let queue = DispatchQueue(label: "wasapi-jack.jack-metadata")
-    /// When the call now running began (0: none is running).
-    let runningSince = Atomic<UInt64>(0)
-    /// The client whose handle the running call uses (0: none).
-    let runningFor = Atomic<UInt>(0)
-
-    func isStuck(after limit: UInt64) -> Bool {
-        let since = runningSince.load(ordering: .acquiring)
-        return since != 0 && trustedMonotonicNanoseconds() &- since > limit
-    }
-}
-
-/// One call's hand-over between its caller and the database thread.
-private final class Job<T: Sendable>: @unchecked Sendable {
-    private enum Stage: UInt8 { case waiting, running, done, abandoned }
-    private let stage = Atomic<UInt8>(Stage.waiting.rawValue)
-    private let done = DispatchSemaphore(value: 0)
-    /// Written by the database thread before `done` is signalled; read by
-    /// the caller after it was.
-    private var value: T?
-
-    /// The database thread takes the job; false if its caller gave up.
-    func begin() -> Bool {
-        stage.compareExchange(expected: Stage.waiting.rawValue, desired: Stage.running.rawValue,
-                              ordering: .acquiringAndReleasing).exchanged
-    }
-
-    func finish(_ result: T) {
-        value = result
-        stage.store(Stage.done.rawValue, ordering: .releasing)
-        done.signal()
-    }
-
-    /// The result, or nil once `givingUp` says to stop waiting (the caller's
-    /// time is up, or the call running on the queue is stuck); a job given
-    /// up before it began never runs.
-    func result(givingUpWhen givingUp: () -> Bool) -> T? {
-        while done.wait(timeout: .now() + .milliseconds(10)) == .timedOut {
-            guard givingUp() else { continue }
-            let (abandoned, seen) = stage.compareExchange(expected: Stage.waiting.rawValue, desired: Stage.abandoned.rawValue,
-                                                          ordering: .acquiringAndReleasing)
-            // Finished in the meantime: the value is there. Running: it is stuck.
-            return !abandoned && seen == Stage.done.rawValue ? value : nil
-        }
-        return value
     }
 }

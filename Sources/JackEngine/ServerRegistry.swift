@@ -42,6 +42,7 @@ enum ServerRegistry {
     private struct Entry {
         weak var client: JackClient?
         let handle: JackClient.ClientHandle
+        let connection: ClientConnection
         let gate: NotificationGate
         /// Closed here while its deinit waited: the deinit calls nothing.
         var closedHere = false
@@ -96,7 +97,10 @@ enum ServerRegistry {
             if let client = entry.client {
                 client.closeAfterServerShutdown()
             } else {
-                // Its deinit is waiting for the open lock: close the handle for it.
+                // Its deinit is waiting for the open lock: close the handle
+                // for it, once its requests are over (the server is gone:
+                // they fail at once).
+                _ = entry.connection.drain(waitingAtMost: JackClient.requestDrainNanoseconds)
                 JackClient.deactivateAndClose(entry.handle.raw, gate: entry.gate)
                 openClients.withLock { $0[identity]?.closedHere = true }
             }
@@ -130,8 +134,11 @@ enum ServerRegistry {
     static let maximumClientNameLength = 63
 
     /// Records an opened client. Call holding the open lock.
-    static func register(_ client: JackClient, handle: JackClient.ClientHandle, gate: NotificationGate) {
-        openClients.withLock { $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle, gate: gate) }
+    static func register(_ client: JackClient, handle: JackClient.ClientHandle, connection: ClientConnection,
+                         gate: NotificationGate) {
+        openClients.withLock {
+            $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle, connection: connection, gate: gate)
+        }
     }
 
     /// Forgets a client that is closing. Call holding the open lock.

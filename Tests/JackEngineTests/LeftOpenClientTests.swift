@@ -24,11 +24,11 @@ struct LeftOpenClientTests {
                 // A call through the client that outlasts the close's wait,
                 // as one held by a dead process's lock in the database does.
                 let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-                Thread { _ = MetadataAccess.shared.perform(for: client) { entered.signal(); release.wait(); return 0 } }.start()
+                Thread { _ = MetadataAccess.shared.perform(for: client.connection) { entered.signal(); release.wait(); return 0 } }.start()
                 entered.wait()
                 client.close()
                 release.signal()
-                while !MetadataAccess.shared.waitUntilIdle(for: client) {}
+                while !MetadataAccess.shared.waitUntilIdle(for: client.connection) {}
                 do {
                     _ = try JackClient(name: "elsewhere", serverName: "wasapi-test-absent-\(getpid())")
                     _exit(3)

@@ -1,0 +1,60 @@
+import AudioGraph
+import Foundation
+@testable import JackEngine
+import JackTestSupport
+import Testing
+
+/// jackd2 answers requests on one server thread that can hold them for
+/// seconds (issue 14: the chaos test saw Initialize take 9.8 s).
+/// ``ClientConnection`` waits for a request at most its limit; a stopped
+/// jackd (SIGSTOP) holds every request for as long as the test likes.
+@Suite("Requests the server holds are waited for a bounded time", .timeLimit(.minutes(15)))
+struct HeldRequestTests {
+    @Test("behind a stopped jackd: a request gives up at its limit and the next at once, local reads answer; once jackd runs again the late port is removed and requests work (jackd2)")
+    func stoppedServerHoldsRequests() async throws {
+        try await withJackServer { server in
+            let client = try JackClient(name: "held", serverName: server.name)
+            defer { client.close() }
+            try client.activate()
+            let output = try client.registerPort("out", direction: .output)
+            let rate = client.sampleRate
+            let pid = server.processID
+            try #require(pid > 0)
+            kill(pid, SIGSTOP)
+            var stopped = true
+            defer { if stopped { kill(pid, SIGCONT) } }
+
+            let start = ContinuousClock.now
+            #expect(throws: EngineError.requestsHeld(clientName: client.name)) {
+                try client.registerPort("late", direction: .output)
+            }
+            let waited = ContinuousClock.now - start
+            #expect(waited >= .milliseconds(900) && waited < .milliseconds(1_900), "waited \(waited)")
+
+            let next = ContinuousClock.now
+            #expect(throws: EngineError.requestsHeld(clientName: client.name)) {
+                try client.connect(output.name, to: "system:playback_1")
+            }
+            #expect(ContinuousClock.now - next < .milliseconds(300), "a request behind a held one must not queue")
+
+            // Reads of libjack's own copy of the graph do not wait for requests.
+            let reads = ContinuousClock.now
+            #expect(client.sampleRate == rate)
+            #expect(client.port(named: output.name) != nil)
+            #expect(ContinuousClock.now - reads < .milliseconds(300))
+
+            kill(pid, SIGCONT)
+            stopped = false
+            // The held registration answers now; the lane then unregisters
+            // the port nobody took, before any later request.
+            var connected = false
+            for _ in 0..<100 where !connected {
+                connected = (try? client.connect(output.name, to: "system:playback_1")) != nil
+                if !connected { try await pause(for: .milliseconds(100)) }
+            }
+            #expect(connected, "requests did not work again once the server ran")
+            #expect(client.port(named: "\(client.name):late") == nil, "the port registered after its caller gave up is still there")
+            #expect(client.connections(ofPort: output.name) == ["system:playback_1"])
+        }
+    }
+}
