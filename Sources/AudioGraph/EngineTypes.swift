@@ -79,8 +79,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// behind a process that died inside it; opening a client now would
     /// make libjack free (or wait on) the database under that call.
     case metadataHeld(serverName: String?)
-    /// Another request through the same client has waited on the server (or
-    /// on jackd2's metadata database) for longer than a request may wait for it.
+    /// The server did not answer a request through this client in time
+    /// (it holds the client's requests, or a metadata write of the client
+    /// waits in jackd2's database), or an earlier request still waits.
     case requestsHeld(clientName: String)
 
     public var description: String {
@@ -105,12 +106,12 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
                 + "so '\(requested)' cannot be opened until those clients close"
         case let .metadataHeld(server):
-            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): a metadata call or "
-                + "client open of this process is held in jackd2's metadata database (/dev/shm/jack_db-UID), "
-                + "most likely by a process that died inside it"
+            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): an earlier client open "
+                + "or metadata call of this process has not returned; on jackd2 it is most likely held in the metadata "
+                + "database (/dev/shm/jack_db-UID) by a process that died inside it"
         case let .requestsHeld(client):
-            return "JACK client '\(client)' did not get to ask the server: its previous request has waited over 0.5 s "
-                + "for the server or for jackd2's metadata database"
+            return "JACK server did not answer client '\(client)' within 1 s: the server holds its requests "
+                + "(it may be waiting on another client), or jackd2's metadata database holds them"
         }
     }
 }

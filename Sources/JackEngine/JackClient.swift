@@ -49,7 +49,7 @@ public final class JackClient: @unchecked Sendable {
     private let lastSampleRate = Atomic<Int>(0)
     private let lastBufferSize = Atomic<Int>(0)
 
-    /// The `jack_client_t *`, Sendable so that it may cross the state lock.
+    /// The `jack_client_t *`, Sendable so that it may cross locks and threads.
     struct ClientHandle: @unchecked Sendable { let raw: OpaquePointer }
 
     private struct State {

@@ -33,8 +33,8 @@
 /// (longer than a JACK period: 4096 frames at 44.1 kHz is 93 ms); a server
 /// that does not cycle skips the rest of the fence.
 ///
-/// Thread safety: a control thread that holds the client's request lock and
-/// not its state lock.
+/// Thread safety: the client's request lane, holding its request lock
+/// (``ClientConnection``).
 enum LatencyRoundFence {
     static let cycleWaitMilliseconds = 250
 

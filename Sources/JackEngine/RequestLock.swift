@@ -12,12 +12,11 @@ import Synchronization
 /// write of the same client ran on the database thread: `jack_set_property`
 /// and `jack_remove_property` send the server a request too).
 ///
-/// The state lock of ``JackClient`` already serialises the requests made
-/// under it; the metadata writes run on the database thread without it (the
-/// database may hold them for good, see ``MetadataAccess``) and take this
-/// lock instead, and so does every request made under the state lock. The
-/// wait is bounded: a holder stuck in the database keeps it, and then the
-/// client's requests fail instead of waiting.
+/// Requests run on the client's request lane (``ClientConnection``), one
+/// at a time already; the metadata writes run on the database thread (the
+/// database may hold them for good, see ``MetadataAccess``). Both take this
+/// lock. The wait is bounded: a holder stuck in the database keeps it, and
+/// then the client's requests fail instead of waiting.
 ///
 /// Thread safety: any control thread; never JACK's threads.
 final class RequestLock: Sendable {
