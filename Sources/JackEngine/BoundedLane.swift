@@ -32,16 +32,18 @@ final class BoundedLane: Sendable {
     }
 
     /// Runs `body` on the lane and returns its value, or nil if it did not
-    /// return within `limit` nanoseconds, or a stuck call was ahead of it.
+    /// return within `limit` nanoseconds, or a call stuck (running for over
+    /// `stuckAfter`, by default `limit`) was ahead of it.
     /// - Parameters:
     ///   - tag: what the call uses (``isRunning(tag:)``); 0: nothing to tell.
     ///   - runsWhenAbandoned: the call is queued even behind a stuck one, and
     ///     runs even after its caller gave up.
     ///   - late: gets the value of a call that returned after its caller gave up.
-    func perform<T: Sendable>(limit: UInt64, tag: UInt = 0, runsWhenAbandoned: Bool = false,
+    func perform<T: Sendable>(limit: UInt64, stuckAfter: UInt64? = nil, tag: UInt = 0, runsWhenAbandoned: Bool = false,
                               _ body: @escaping @Sendable () -> T,
                               late: (@Sendable (T) -> Void)? = nil) -> T? {
-        guard runsWhenAbandoned || !isStuck(after: limit) else { return nil }
+        let stuckAfter = stuckAfter ?? limit
+        guard runsWhenAbandoned || !isStuck(after: stuckAfter) else { return nil }
         let job = Job<T>()
         queue.async { [self] in
             guard job.begin() || runsWhenAbandoned else { return }
@@ -54,7 +56,7 @@ final class BoundedLane: Sendable {
         }
         let deadline = trustedMonotonicNanoseconds() &+ limit
         return job.result(givingUpWhen: { [self] in
-            trustedMonotonicNanoseconds() >= deadline || isStuck(after: limit)
+            trustedMonotonicNanoseconds() >= deadline || isStuck(after: stuckAfter)
         })
     }
 

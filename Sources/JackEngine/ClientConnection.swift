@@ -11,7 +11,8 @@ import Synchronization
 /// notification (seen in the chaos test: Initialize took 9.8 s behind a
 /// killed server's successor, about twice the client timeout). So requests
 /// run on the client's request lane (``BoundedLane``): the caller waits at
-/// most ``limitNanoseconds``, its queue and the request lock included, and
+/// most ``limitNanoseconds`` (less when its API call's ``CallDeadline`` is
+/// nearer), its queue and the request lock included, and
 /// then gets no answer (``Outcome/held``); until the held request returns,
 /// the client's later requests get none at once. A port registered by a
 /// request whose caller gave up is unregistered when it returns; an
@@ -98,7 +99,8 @@ final class ClientConnection: Sendable {
     func request<T: Sendable>(runsWhenAbandoned: Bool = false,
                               _ body: @escaping @Sendable (OpaquePointer) -> T,
                               late: (@Sendable (T) -> Void)? = nil) -> Outcome<T> {
-        let outcome = lane.perform(limit: Self.limitNanoseconds, tag: tag, runsWhenAbandoned: runsWhenAbandoned, { [self] in
+        let outcome = lane.perform(limit: CallDeadline.limit(Self.limitNanoseconds), stuckAfter: Self.limitNanoseconds,
+                                   tag: tag, runsWhenAbandoned: runsWhenAbandoned, { [self] in
             holdingLock(body)
         }, late: { outcome in
             if case let .answered(value) = outcome { late?(value) }

@@ -415,9 +415,7 @@ public final class JackClient: @unchecked Sendable {
             return slot
         }
         guard let slot else { return }
-        let quiescent = graph.pointer.pointee.waitForCyclesInFlight { [self] in
-            connection.isActive.load(ordering: .acquiring) && !isShutDown
-        }
+        let quiescent = waitForCyclesInFlight()
         state.withLock { state in
             // A cycle that never finished may still hold the pointer: leak the
             // slot (and keep its index) rather than free memory the process
@@ -433,13 +431,18 @@ public final class JackClient: @unchecked Sendable {
     /// Returns once every process cycle that had started when it was called
     /// has finished (within about one period): after a slot stops running,
     /// its ring and pipeline are then the caller's alone (IAudioClient::Reset).
-    /// - Returns: false when no cycle finished within the bound (a stuck server).
+    /// - Returns: false when no cycle finished within the bound (2 s, or
+    ///   what is left of the API call's ``CallDeadline``: a stuck server).
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
-        graph.pointer.pointee.waitForCyclesInFlight { [self] in
+        let limit = CallDeadline.limit(Self.cycleWaitNanoseconds)
+        return graph.pointer.pointee.waitForCyclesInFlight(timeoutMilliseconds: Int(limit / 1_000_000)) { [self] in
             connection.isActive.load(ordering: .acquiring) && !isShutDown
         }
     }
+
+    /// How long a wait for the cycles in flight lasts at most.
+    static let cycleWaitNanoseconds: UInt64 = 2_000_000_000
 
     /// Asks the server for a new period (`jack_set_buffer_size`); every
     /// client on the server follows. Control path.

@@ -17,9 +17,8 @@ import Synchronization
 /// client-close path waiting behind them).
 ///
 /// So a caller waits at most ``limitNanoseconds`` (0.5 s, time queued behind
-/// other calls included: an API call that meets a slow or stuck database at
-/// every step, with its request lock waits besides, still returns within
-/// 2 s), and then gets no answer (reads nil, writes false). A call that has
+/// other calls included, and less when its API call's ``CallDeadline`` is
+/// nearer), and then gets no answer (reads nil, writes false). A call that has
 /// run past the limit stays on the thread; until it returns, later calls get
 /// no answer at once instead of queueing behind it.
 /// A call held by a dead process's lock never returns: metadata is then
@@ -59,7 +58,8 @@ final class MetadataAccess: Sendable {
     /// whose handle `body` uses.
     func perform<T: Sendable>(for client: ClientConnection? = nil, _ body: @escaping @Sendable () -> T) -> T? {
         guard !refusing.load(ordering: .acquiring) else { return nil }
-        return lane.perform(limit: limitNanoseconds, tag: client?.tag ?? 0, body)
+        return lane.perform(limit: CallDeadline.limit(limitNanoseconds), stuckAfter: limitNanoseconds,
+                            tag: client?.tag ?? 0, body)
     }
 
     /// Whether a call has been running for longer than the limit.

@@ -73,14 +73,18 @@ public final class AudioClient: @unchecked Sendable {
         engine = device.engine
     }
 
+    /// Releases the stream within one API call's budget (``CallDeadline``):
+    /// what the server holds past it is finished on the engine's own time.
     deinit {
-        let wasExclusive = state.withLock { state in
-            defer { state.session = nil; state.stream = nil; state.exclusiveLock = nil }
-            return state.exclusiveLock != nil
+        CallDeadline.within {
+            let wasExclusive = state.withLock { state in
+                defer { state.session = nil; state.stream = nil; state.exclusiveLock = nil }
+                return state.exclusiveLock != nil
+            }
+            // Releasing cannot fail; if the server refuses the announcement it is
+            // going away, and the other engines recheck on its shutdown anyway.
+            if wasExclusive { announceExclusiveChange() }
         }
-        // Releasing cannot fail; if the server refuses the announcement it is
-        // going away, and the other engines recheck on its shutdown anyway.
-        if wasExclusive { announceExclusiveChange() }
     }
 
     // MARK: Format
@@ -161,97 +165,101 @@ public final class AudioClient: @unchecked Sendable {
     private func initializeStream(shareMode: ShareMode, streamFlags: StreamFlags, bufferDuration: ReferenceTime,
                                   periodicity: ReferenceTime, format: WaveFormat, sessionGUID: UUID?,
                                   cyclesPerEvent: Int) throws(AudioError) {
-        try state.withLock { state throws(AudioError) in
-            guard state.stream == nil else {
-                throw AudioError(.AUDCLNT_E_ALREADY_INITIALIZED, "this audio client is already initialized")
-            }
-            guard StreamFlags.known.isSuperset(of: streamFlags) else {
-                throw AudioError(.E_INVALIDARG, "unknown stream flags 0x\(String(streamFlags.subtracting(.known).rawValue, radix: 16))")
-            }
-            guard bufferDuration >= 0, periodicity >= 0 else {
-                throw AudioError(.E_INVALIDARG, "durations cannot be negative")
-            }
-            guard bufferDuration <= 20 * ReferenceTime.unitsPerSecond else {
-                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(bufferDuration / 10_000) ms is over the 20 s limit")
-            }
-            guard let endpoint = device.descriptor, device.state == .active else {
-                throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
-            }
-            let isLoopback = streamFlags.contains(.loopback)
-            if isLoopback && endpoint.flow != .render {
-                throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
-            }
-            let sampleFormat = try validated(format)
-            let session = AudioClient.sessionGUID(sessionGUID)
-            let serverName = engine.serverName
-            if shareMode == .exclusive {
-                if isLoopback {
-                    throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture is a shared-mode stream")
+        // Several bounded waits (port requests, connections, metadata):
+        // within one budget for the call.
+        try CallDeadline.within { () throws(AudioError) in
+            try state.withLock { state throws(AudioError) in
+                guard state.stream == nil else {
+                    throw AudioError(.AUDCLNT_E_ALREADY_INITIALIZED, "this audio client is already initialized")
                 }
-                if streamFlags.contains(.rateAdjust) {
-                    throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT, "AUDCLNT_STREAMFLAGS_RATEADJUST is a shared-mode flag")
+                guard StreamFlags.known.isSuperset(of: streamFlags) else {
+                    throw AudioError(.E_INVALIDARG, "unknown stream flags 0x\(String(streamFlags.subtracting(.known).rawValue, radix: 16))")
                 }
-                guard isNativeFormat(format, endpoint: endpoint) else {
+                guard bufferDuration >= 0, periodicity >= 0 else {
+                    throw AudioError(.E_INVALIDARG, "durations cannot be negative")
+                }
+                guard bufferDuration <= 20 * ReferenceTime.unitsPerSecond else {
+                    throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(bufferDuration / 10_000) ms is over the 20 s limit")
+                }
+                guard let endpoint = device.descriptor, device.state == .active else {
+                    throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "endpoint \(device.id) is not present")
+                }
+                let isLoopback = streamFlags.contains(.loopback)
+                if isLoopback && endpoint.flow != .render {
+                    throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture needs a render endpoint")
+                }
+                let sampleFormat = try validated(format)
+                let session = AudioClient.sessionGUID(sessionGUID)
+                let serverName = engine.serverName
+                if shareMode == .exclusive {
+                    if isLoopback {
+                        throw AudioError(.AUDCLNT_E_WRONG_ENDPOINT_TYPE, "loopback capture is a shared-mode stream")
+                    }
+                    if streamFlags.contains(.rateAdjust) {
+                        throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT, "AUDCLNT_STREAMFLAGS_RATEADJUST is a shared-mode flag")
+                    }
+                    guard isNativeFormat(format, endpoint: endpoint) else {
+                        throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
+                                         "exclusive mode takes the device's \(engine.sampleRate) Hz, \(endpoint.channelCount) ch only")
+                    }
+                    let frames = try exclusiveBufferFrames(streamFlags: streamFlags, bufferDuration: bufferDuration,
+                                                           periodicity: periodicity, rate: Int(format.samplesPerSecond), state: &state)
+                    let lock = try ExclusiveLock.acquire(serverName: serverName, endpointID: endpoint.id)
+                    let request = StreamResources.Request(
+                        endpoint: endpoint, direction: endpoint.flow == .capture ? .capture : .render,
+                        isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
+                        bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
+                        sessionTag: "exclusive", autoConnect: state.autoConnect)
+                    let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
+                    // Shared streams on the endpoint fall silent only when told:
+                    // an exclusive stream nobody heard of is not exclusive. The
+                    // stream and the lock are released when this throws.
+                    guard announceExclusiveChange() else {
+                        throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                                         "JACK refused to announce exclusive use of endpoint \(endpoint.id) to the other streams")
+                    }
+                    state.stream = stream
+                    state.exclusiveLock = lock
+                    state.shareMode = .exclusive
+                    state.sessionGUID = session
+                    state.cyclesPerEvent = exclusiveCyclesPerEvent(periodicity: periodicity, rate: Int(format.samplesPerSecond))
+                    joinSession(stream, guid: session, state: &state)
+                    return
+                }
+                if !isLoopback && ExclusiveLock.isHeld(serverName: serverName, endpointID: endpoint.id) {
+                    throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpoint.id) is in exclusive use by another stream")
+                }
+                let engineRate = engine.sampleRate
+                let streamRate = Int(format.samplesPerSecond)
+                let converts = streamFlags.contains(.autoConvertPCM)
+                if !converts && (streamRate != engineRate || Int(format.channels) != endpoint.channelCount) {
                     throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
-                                     "exclusive mode takes the device's \(engine.sampleRate) Hz, \(endpoint.channelCount) ch only")
+                                     "\(format) is not the engine's \(engineRate) Hz, \(endpoint.channelCount) ch; "
+                                     + "use \(endpoint.channelCount) ch at \(engineRate) Hz or AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM")
                 }
-                let frames = try exclusiveBufferFrames(streamFlags: streamFlags, bufferDuration: bufferDuration,
-                                                       periodicity: periodicity, rate: Int(format.samplesPerSecond), state: &state)
-                let lock = try ExclusiveLock.acquire(serverName: serverName, endpointID: endpoint.id)
-                let request = StreamResources.Request(
-                    endpoint: endpoint, direction: endpoint.flow == .capture ? .capture : .render,
-                    isLoopback: false, isExclusive: true, format: format, sampleFormat: sampleFormat,
-                    bufferFrames: frames, flags: streamFlags, resamplerQuality: nil,
-                    sessionTag: "exclusive", autoConnect: state.autoConnect)
-                let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
-                // Shared streams on the endpoint fall silent only when told:
-                // an exclusive stream nobody heard of is not exclusive. The
-                // stream and the lock are released when this throws.
-                guard announceExclusiveChange() else {
-                    throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
-                                     "JACK refused to announce exclusive use of endpoint \(endpoint.id) to the other streams")
-                }
-                state.stream = stream
-                state.exclusiveLock = lock
-                state.shareMode = .exclusive
-                state.sessionGUID = session
-                state.cyclesPerEvent = exclusiveCyclesPerEvent(periodicity: periodicity, rate: Int(format.samplesPerSecond))
-                joinSession(stream, guid: session, state: &state)
-                return
-            }
-            if !isLoopback && ExclusiveLock.isHeld(serverName: serverName, endpointID: endpoint.id) {
-                throw AudioError(.AUDCLNT_E_DEVICE_IN_USE, "endpoint \(endpoint.id) is in exclusive use by another stream")
-            }
-            let engineRate = engine.sampleRate
-            let streamRate = Int(format.samplesPerSecond)
-            let converts = streamFlags.contains(.autoConvertPCM)
-            if !converts && (streamRate != engineRate || Int(format.channels) != endpoint.channelCount) {
-                throw AudioError(.AUDCLNT_E_UNSUPPORTED_FORMAT,
-                                 "\(format) is not the engine's \(engineRate) Hz, \(endpoint.channelCount) ch; "
-                                 + "use \(endpoint.channelCount) ch at \(engineRate) Hz or AUDCLNT_STREAMFLAGS_AUTOCONVERTPCM")
-            }
-            var quality = ResamplerQuality.forStreamFlags(autoConvertPCM: converts,
-                                                          defaultQuality: streamFlags.contains(.srcDefaultQuality))
-            if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
-            if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
+                var quality = ResamplerQuality.forStreamFlags(autoConvertPCM: converts,
+                                                              defaultQuality: streamFlags.contains(.srcDefaultQuality))
+                if streamRate == engineRate && !streamFlags.contains(.rateAdjust) { quality = nil }
+                if streamFlags.contains(.rateAdjust) && quality == nil { quality = .sincMedium }
 
-            let period = streamFrames(engineFrames: engine.bufferSize, rate: streamRate)
-            let minimum = 3 * period + 64
-            let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
-            guard requested <= streamRate * 20 else {
-                throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(requested) frames is over the 20 s limit")
+                let period = streamFrames(engineFrames: engine.bufferSize, rate: streamRate)
+                let minimum = 3 * period + 64
+                let requested = ReferenceTime.frames(bufferDuration, rate: streamRate)
+                guard requested <= streamRate * 20 else {
+                    throw AudioError(.AUDCLNT_E_BUFFER_SIZE_ERROR, "a buffer of \(requested) frames is over the 20 s limit")
+                }
+                let request = StreamResources.Request(
+                    endpoint: endpoint, direction: isLoopback || endpoint.flow == .capture ? .capture : .render,
+                    isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
+                    bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
+                    sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
+                let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
+                state.stream = stream
+                state.shareMode = shareMode
+                state.sessionGUID = session
+                state.cyclesPerEvent = cyclesPerEvent
+                joinSession(stream, guid: session, state: &state)
             }
-            let request = StreamResources.Request(
-                endpoint: endpoint, direction: isLoopback || endpoint.flow == .capture ? .capture : .render,
-                isLoopback: isLoopback, isExclusive: false, format: format, sampleFormat: sampleFormat,
-                bufferFrames: max(requested, minimum), flags: streamFlags, resamplerQuality: quality,
-                sessionTag: String(session.filter { $0.isHexDigit }.prefix(8)), autoConnect: state.autoConnect)
-            let stream = try StreamResources(graph: device.graph, engine: engine, request: request)
-            state.stream = stream
-            state.shareMode = shareMode
-            state.sessionGUID = session
-            state.cyclesPerEvent = cyclesPerEvent
-            joinSession(stream, guid: session, state: &state)
         }
     }
 

@@ -57,4 +57,28 @@ struct HeldRequestTests {
             #expect(client.connections(ofPort: output.name) == ["system:playback_1"])
         }
     }
+
+    @Test("inside an API call's deadline, a request the server holds gives up when the deadline runs out (jackd2)")
+    func heldRequestEndsWithTheCall() async throws {
+        try await withJackServer { server in
+            let client = try JackClient(name: "held-deadline", serverName: server.name)
+            defer { client.close() }
+            let pid = server.processID
+            try #require(pid > 0)
+            kill(pid, SIGSTOP)
+            let start = ContinuousClock.now
+            let refused = CallDeadline.within(300_000_000) { () -> Bool in
+                do throws(EngineError) {
+                    _ = try client.registerPort("late", direction: .output)
+                    return false
+                } catch {
+                    return error == .requestsHeld(clientName: client.name)
+                }
+            }
+            let waited = ContinuousClock.now - start
+            kill(pid, SIGCONT)
+            #expect(refused)
+            #expect(waited >= .milliseconds(250) && waited < .milliseconds(800), "waited \(waited) in a call of 300 ms")
+        }
+    }
 }
