@@ -357,17 +357,20 @@ private func steadyCounterChild() async throws -> [String] {
     return failures
 }
 
-/// An enumerator on `serverName`, after up to 5 tries 0.5 s apart.
+/// An enumerator on `serverName`, after up to 20 tries 1 s apart: an open
+/// that outlasted its bound (``JackClient``'s `BoundedOpen`: 1.5 s, on a
+/// machine loaded by the chaos child starting beside it) makes the
+/// process's next opens fail at once until it returns.
 private func openWithRetries(serverName: String) throws(AudioError) -> MMDeviceEnumerator {
     var attempt = 1
     while true {
         do {
             return try MMDeviceEnumerator(serverName: serverName)
         } catch {
-            guard attempt < 5 else { throw error }
+            guard attempt < 20 else { throw error }
             print("steady: open \(attempt) failed (\(error)); trying again")
             attempt += 1
-            usleep(500_000)
+            usleep(1_000_000)
         }
     }
 }
