@@ -248,7 +248,9 @@ private func chaosChild() async throws -> [String] {
     try await pause(for: .seconds(3.5))  // the killer's last pause
     watchdog.stop()
     server.finish()
-    print(ledger.report(seconds: Int((end.instant - started).components.seconds)))
+    let ran = Int((end.instant - started).components.seconds)
+    ledger.requireCoverage(seconds: ran)
+    print(ledger.report(seconds: ran))
     fflush(nil)
     return ledger.failures
 }
@@ -461,6 +463,9 @@ enum ChaosSettings {
 final class ChaosLedger: Sendable {
     struct Counts {
         var operations = 0
+        /// Initialize calls that succeeded: a run whose server was never
+        /// usable tests nothing (``ChaosLedger/requireCoverage(seconds:)``).
+        var initialized = 0
         var kills = 0
         var restarts = 0
         var codes: [String: Int] = [:]
@@ -495,6 +500,7 @@ final class ChaosLedger: Sendable {
             counts.operations += 1
             if duration > counts.slowest.duration { counts.slowest = (name, duration) }
             if let error { counts.codes[Self.name(of: error.code), default: 0] += 1 }
+            if error == nil && name.hasPrefix("Initialize") { counts.initialized += 1 }
         }
         if duration > hangBound { fail("\(name) took \(duration) (over \(hangBound))") }
         if let error, !Self.isDocumented(error.code) { fail("\(name) failed with an undocumented code: \(error)") }
@@ -521,11 +527,20 @@ final class ChaosLedger: Sendable {
     var failures: [String] { counts.withLock { $0.failures } }
     var operations: Int { counts.withLock { $0.operations } }
 
+    /// Fails a run of `seconds` (30 or more) in which no stream could be
+    /// initialised: the server was unusable throughout, and the run proved
+    /// nothing.
+    func requireCoverage(seconds: Int) {
+        let initialized = counts.withLock { $0.initialized }
+        if seconds >= 30 && initialized == 0 { fail("no Initialize succeeded in \(seconds) s: the server was never usable") }
+    }
+
     func report(seconds: Int) -> String {
         counts.withLock { counts in
             let codes = counts.codes.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             var lines = ["\(label): seed \(seed), \(seconds) s: \(counts.operations) API calls, \(counts.kills) kills, "
-                         + "\(counts.restarts) restarts, \(counts.failures.count) broken invariants; slowest call "
+                         + "\(counts.restarts) restarts, \(counts.initialized) streams initialized, "
+                         + "\(counts.failures.count) broken invariants; slowest call "
                          + "\(counts.slowest.name) \(counts.slowest.duration)",
                          "  HRESULTs seen: \(codes.isEmpty ? "none" : codes)"]
             if counts.toolRuns > 0 {
