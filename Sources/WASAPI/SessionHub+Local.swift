@@ -141,11 +141,13 @@ extension SessionHub {
         }
     }
 
-    /// Writes the session's record on this process's client (the revision
-    /// counts up). A record that cannot be encoded is not published at all.
+    /// Publishes the session's record on this process's client (the
+    /// revision counts up): written by the ``SessionPublisher`` after the
+    /// hub's lock is released. A record that cannot be encoded is not
+    /// published at all.
     /// - Throws: E_UNEXPECTED when the record cannot be encoded;
-    ///   AUDCLNT_E_DEVICE_INVALIDATED when JACK refused the write (the server
-    ///   is going away or dropped this client).
+    ///   AUDCLNT_E_DEVICE_INVALIDATED when the server went away or dropped
+    ///   this client.
     func publishLocked(_ state: inout State, key: String) throws(AudioError) {
         guard ownUUID != 0, var record = state.local[key]?.record else { return }
         SessionHub.keptVolumes.withLock {
@@ -156,9 +158,11 @@ extension SessionHub {
         state.local[key]!.record = record
         state.unechoed[key, default: []].append(record)
         state.unechoed[key] = state.unechoed[key]!.suffix(64)
-        guard writeValue(key, of: ownUUID, text) else {
-            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED, "JACK refused the record of session \(record.instance)")
+        guard !engine.isShutDown else {
+            throw AudioError(.AUDCLNT_E_DEVICE_INVALIDATED,
+                             "JACK server '\(serverName)' went away: session \(record.instance) cannot be published")
         }
+        publisher.publish(key, text: text, for: self)
     }
 
     /// Changes this process's session `instance` with `modify` (which may

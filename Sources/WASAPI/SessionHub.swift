@@ -47,6 +47,8 @@ final class SessionHub: @unchecked Sendable {
     let pid: Int32
     let duckingStore: DuckingPreferenceStore
     let mirror: SessionMirror
+    /// Writes this process's session records off the hub's lock.
+    let publisher = SessionPublisher()
     let state: Mutex<State>
     private var listener: DeviceGraph.ListenerToken?
 
