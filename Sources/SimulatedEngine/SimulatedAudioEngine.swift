@@ -60,6 +60,7 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// Ports whose connections ``connect(_:to:)`` refuses (``refuseConnections(to:_:)``).
     private let refused = Mutex<Set<String>>([])
     private let refusingProperties = Atomic<Bool>(false)
+    private let propertyDelayMilliseconds = Atomic<Int>(0)
     /// Application threads' simulated scheduling (see ``realtimePriority(of:)``).
     let scheduling: Mutex<SimulatedScheduling>
 
@@ -120,6 +121,12 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     /// while `refuse` is true, as a metadata write JACK refuses.
     public func refuseProperties(_ refuse: Bool) {
         refusingProperties.store(refuse, ordering: .releasing)
+    }
+
+    /// Makes every ``setProperty(_:of:to:type:)`` take `milliseconds` first,
+    /// as jackd2's metadata database does when another process holds it.
+    public func delayProperties(milliseconds: Int) {
+        propertyDelayMilliseconds.store(milliseconds, ordering: .releasing)
     }
 
     /// Full names of every port in the graph, in registration order.
@@ -287,6 +294,8 @@ public final class SimulatedAudioEngine: AudioEngine, @unchecked Sendable {
     @discardableResult
     public func setProperty(_ key: String, of subject: UInt64, to value: String, type: String) -> Bool {
         guard !isShutDown, !refusingProperties.load(ordering: .acquiring) else { return false }
+        let delay = propertyDelayMilliseconds.load(ordering: .acquiring)
+        if delay > 0 { usleep(UInt32(delay) * 1_000) }
         let created = state.withLock { graph in
             defer { graph.properties[subject, default: [:]][key] = value }
             return graph.properties[subject]?[key] == nil

@@ -34,4 +34,14 @@ final class SessionPublisher: Sendable {
             hub.writeValue(key, of: hub.ownUUID, text)
         }
     }
+
+    /// Waits, at most `nanoseconds`, until the records queued so far are
+    /// written (a caller that must know another process can read them).
+    /// - Returns: false if some were not.
+    @discardableResult
+    func waitUntilWritten(waitingAtMost nanoseconds: UInt64) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        queue.async { done.signal() }
+        return done.wait(timeout: .now() + .nanoseconds(Int(min(nanoseconds, UInt64(Int.max))))) == .success
+    }
 }

@@ -18,6 +18,7 @@ struct SwallowedErrorTests {
             let control = try client.getSessionControl()
             let volume = try client.getSimpleAudioVolume()
             try volume.setMasterVolume(0.5)
+            control.hub.publisher.waitUntilWritten(waitingAtMost: 5_000_000_000)
             let published = sim.properties(withKeyPrefix: SessionMetadata.sessionPrefix).map(\.value)
             let error = expectError(.E_UNEXPECTED) {
                 try control.hub.changeLocal(control.instance, context: UUID.null.registryFormat) { $0.volume = .nan }
