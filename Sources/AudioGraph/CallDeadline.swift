@@ -16,9 +16,10 @@ import Realtime
 /// Thread safety: the deadline belongs to the calling thread (a task-local
 /// value, bound without a task on plain threads).
 public enum CallDeadline {
-    /// The calls' usual budget: 1.5 s, leaving room under 2 s for the work
-    /// between the waits.
-    public static let apiCallNanoseconds: UInt64 = 1_500_000_000
+    /// The calls' usual budget: 1.2 s, leaving room under 2 s for the work
+    /// between the waits (with 1.5 s, the chaos test's slowest Initialize
+    /// took 1.92 s on the loaded two-core VM).
+    public static let apiCallNanoseconds: UInt64 = 1_200_000_000
 
     /// The monotonic time by which the current call should be done (`.max`: none).
     @TaskLocal private static var deadline: UInt64 = .max
