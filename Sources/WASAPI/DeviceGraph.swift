@@ -218,11 +218,11 @@ extension DeviceGraph {
         func synchronize(timeoutMilliseconds: Int) -> Bool {
             let ticket = syncRequested.add(1, ordering: .acquiringAndReleasing).newValue
             engine.changes.event.signal()
-            var waited = 0
+            // On the clock, not in sleeps (a 1 ms sleep can take 14 ms on a loaded VM).
+            let deadline = trustedMonotonicNanoseconds() &+ UInt64(max(0, timeoutMilliseconds)) &* 1_000_000
             while syncCompleted.load(ordering: .acquiring) < ticket && !stopping.load(ordering: .acquiring) {
-                if waited >= timeoutMilliseconds { return false }
+                if trustedMonotonicNanoseconds() >= deadline { return false }
                 usleep(1_000)
-                waited += 1
             }
             return true
         }
