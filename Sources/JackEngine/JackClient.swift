@@ -431,7 +431,7 @@ public final class JackClient: @unchecked Sendable {
     /// Returns once every process cycle that had started when it was called
     /// has finished (within about one period): after a slot stops running,
     /// its ring and pipeline are then the caller's alone (IAudioClient::Reset).
-    /// - Returns: false when no cycle finished within the bound (2 s, or
+    /// - Returns: false when no cycle finished within the bound (1 s, or
     ///   what is left of the API call's ``CallDeadline``: a stuck server).
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
@@ -441,8 +441,11 @@ public final class JackClient: @unchecked Sendable {
         }
     }
 
-    /// How long a wait for the cycles in flight lasts at most.
-    static let cycleWaitNanoseconds: UInt64 = 2_000_000_000
+    /// How long a wait for the cycles in flight lasts at most: 1 s, ten
+    /// times the longest period (4096 frames at 44.1 kHz is 93 ms), and under
+    /// the 2 s an API call may take (a 2 s bound, kept exactly once it was
+    /// measured on the clock, made a chaos run's Reset take 2.0002 s).
+    static let cycleWaitNanoseconds: UInt64 = 1_000_000_000
 
     /// Asks the server for a new period (`jack_set_buffer_size`); every
     /// client on the server follows. Control path.

@@ -97,7 +97,7 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// in ``acknowledgedEpoch`` when done. Cycles run one after another on
     /// one thread, so once a cycle that began after the raise has finished,
     /// every cycle that could have missed the change has finished too.
-    func waitForCyclesInFlight(timeoutMilliseconds: Int = 2000, isRunning: () -> Bool) -> Bool {
+    func waitForCyclesInFlight(timeoutMilliseconds: Int, isRunning: () -> Bool) -> Bool {
         let target = requestedEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
         // On the clock: counting sleeps instead stretched the bound (a
         // 100 µs sleep takes 180 µs here, and far longer on a loaded VM).

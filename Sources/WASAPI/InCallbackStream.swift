@@ -123,7 +123,7 @@ public final class InCallbackStream: @unchecked Sendable {
     /// once no cycle can still be calling it: within about one period.
     /// - Returns: true once no cycle can call the function any more; false
     ///   when the engine's cycles are stuck (JACK: a cycle still in flight
-    ///   after a bounded wait of 2 s). Then the function may still be
+    ///   after a bounded wait of 1 s). Then the function may still be
     ///   running: keep its `context` alive (leak it rather than free it).
     @discardableResult
     public func stop() -> Bool {
