@@ -117,23 +117,33 @@ final class BufferedMonitor: @unchecked Sendable {
         renderBufferFrames = try render.getBufferSize()
         try render.start()
         try capture.start()
-        let thread = Thread { [self] in copyLoop() }
+        // The thread holds the monitor only while it copies, and says it has
+        // finished once it let go: the streams (an exclusive one holds its
+        // endpoint) are released by whoever drops the monitor last after
+        // stop(), never later on this thread (`latency --sweep` met an
+        // endpoint still in exclusive use by the route before).
+        let thread = Thread { [weak self, finished] in
+            self?.copyLoop()
+            finished.signal()
+        }
         thread.name = "wasapi-jack monitor"
         thread.start()
     }
 
     /// Stops the copy thread and both streams.
     func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        // The thread was still copying: it lets go of the monitor, then says so.
+        if running.exchange(false, ordering: .acquiringAndReleasing) { finished.wait() }
         _ = try? capture.stop()
         _ = try? render.stop()
     }
 
     deinit { stop() }
 
+    /// Returns when stopped or after an error; it is then stopped for good
+    /// (so a deinit that runs on this thread does not wait for it).
     private func copyLoop() {
-        defer { finished.signal() }
+        defer { running.store(false, ordering: .releasing) }
         let characteristics = enterProAudio(enumerator, priority)
         defer { try? characteristics?.revert() }
         while running.load(ordering: .acquiring) {
