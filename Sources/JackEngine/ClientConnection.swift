@@ -126,13 +126,15 @@ final class ClientConnection: Sendable {
         _ = request(runsWhenAbandoned: true) { [self] handle in unregisterHoldingLock(port, handle: handle) }
     }
 
+    /// Whether JACK may run a cycle of this client: active, and not shut down.
+    var cyclesMayRun: Bool {
+        isActive.load(ordering: .acquiring) && !graph.pointer.pointee.isShutDown.load(ordering: .acquiring)
+    }
+
     private func unregisterHoldingLock(_ port: EnginePort, handle: OpaquePointer) {
-        let isRunning = { [self] in
-            isActive.load(ordering: .acquiring) && !graph.pointer.pointee.isShutDown.load(ordering: .acquiring)
-        }
         guard !graph.pointer.pointee.isShutDown.load(ordering: .acquiring) else { return }
-        if fencesUnregistration && isRunning() {
-            LatencyRoundFence.wait(graph: graph.pointer, isRunning: isRunning) {
+        if fencesUnregistration && cyclesMayRun {
+            LatencyRoundFence.wait(graph: graph.pointer, isRunning: { [self] in cyclesMayRun }) {
                 let ownName = jack_get_client_name(handle)
                 jack_get_uuid_for_client_name(handle, ownName).map { jack_free($0) }
             }

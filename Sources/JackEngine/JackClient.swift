@@ -436,8 +436,8 @@ public final class JackClient: @unchecked Sendable {
     @discardableResult
     public func waitForCyclesInFlight() -> Bool {
         let limit = CallDeadline.limit(Self.cycleWaitNanoseconds)
-        return graph.pointer.pointee.waitForCyclesInFlight(timeoutMilliseconds: Int(limit / 1_000_000)) { [self] in
-            connection.isActive.load(ordering: .acquiring) && !isShutDown
+        return graph.pointer.pointee.waitForCyclesInFlight(timeoutMilliseconds: Int(limit / 1_000_000)) { [connection] in
+            connection.cyclesMayRun
         }
     }
 
