@@ -74,10 +74,12 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// This process already talks to another server, and the engine's
     /// library allows one per process.
     case otherServerInUse(inUse: String, requested: String)
-    /// A metadata call of this process, or an earlier open (libjack opens
-    /// the database inside `jack_client_open`), waits in jackd2's database
-    /// behind a process that died inside it; opening a client now would
-    /// make libjack free (or wait on) the database under that call.
+    /// A metadata call of this process, or an earlier open or close (libjack
+    /// opens the database inside the first `jack_client_open` and closes it
+    /// inside the last `jack_client_close`), has not returned, most likely
+    /// waiting in jackd2's database behind a process that died inside it;
+    /// opening a client now would make libjack free (or wait on) the
+    /// database under that call.
     case metadataHeld(serverName: String?)
     /// The server did not answer a request through this client in time
     /// (it holds the client's requests, or a metadata write of the client
@@ -106,8 +108,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this process already uses JACK server '\(inUse)'; libjack allows one server per process, "
                 + "so '\(requested)' cannot be opened until those clients close"
         case let .metadataHeld(server):
-            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): an earlier client open "
-                + "or metadata call of this process has not returned; on jackd2 it is most likely held in the metadata "
+            return "cannot open a client on JACK server \(server.map { "'\($0)'" } ?? "(default)"): an earlier client open, "
+                + "close or metadata call of this process has not returned; on jackd2 it is most likely held in the metadata "
                 + "database (/dev/shm/jack_db-UID) by a process that died inside it"
         case let .requestsHeld(client):
             return "JACK server did not answer client '\(client)' within 1 s: the server holds its requests "

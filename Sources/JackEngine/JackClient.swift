@@ -88,9 +88,10 @@ public final class JackClient: @unchecked Sendable {
         if !options.contains(.startServer) { jackOptions |= JackNoStartServer.rawValue }
         if options.contains(.useExactName) { jackOptions |= JackUseExactName.rawValue }
         let openName = options.contains(.useExactName) ? name : ServerRegistry.nameAfterDeadClients(name, on: resolvedServer)
-        guard let opened = BoundedOpen.open(
+        guard let opened = BoundedOpenClose.open(
             name: openName, options: jack_options_t(rawValue: jackOptions), serverName: serverName,
-            limit: options.contains(.startServer) ? BoundedOpen.startLimitNanoseconds : BoundedOpen.limitNanoseconds)
+            limit: options.contains(.startServer) ? BoundedOpenClose.startLimitNanoseconds
+                                                  : BoundedOpenClose.openLimitNanoseconds)
         else {
             ServerRegistry.checkOut(resolvedServer)
             throw .metadataHeld(serverName: serverName)
@@ -124,7 +125,8 @@ public final class JackClient: @unchecked Sendable {
         NotificationCallbacks.install(on: handle, context: notifications)
         lastSampleRate.store(Int(jack_get_sample_rate(handle)), ordering: .relaxed)
         lastBufferSize.store(Int(jack_get_buffer_size(handle)), ordering: .relaxed)
-        ServerRegistry.register(self, handle: ClientHandle(raw: handle), connection: connection, gate: notifications.gate)
+        ServerRegistry.register(self, handle: ClientHandle(raw: handle), connection: connection,
+                                graph: graph, notifications: notifications)
     }
 
     deinit { close() }
@@ -136,12 +138,12 @@ public final class JackClient: @unchecked Sendable {
     /// be opened once this is nil (tests wait for it between servers).
     public static var serverInUse: String? { ServerRegistry.serverInUse }
 
-    /// Whether a metadata call or a client open of this process has waited
-    /// in jackd2's metadata database past its bound (``MetadataAccess``,
-    /// ``BoundedOpen``): until it returns, no client opens in the process
-    /// (``EngineError/metadataHeld(serverName:)``). Behind a process that
-    /// died holding the database's lock, it never returns.
-    public static var isHeldInMetadataDatabase: Bool { MetadataAccess.shared.isStuck || BoundedOpen.isStuck }
+    /// Whether a metadata call, or a client open or close, of this process
+    /// has waited past its bound (``MetadataAccess``, ``BoundedOpenClose``),
+    /// most likely in jackd2's metadata database: until it returns, no
+    /// client opens in the process (``EngineError/metadataHeld(serverName:)``).
+    /// Behind a process that died holding the database's lock, it never returns.
+    public static var isHeldInMetadataDatabase: Bool { MetadataAccess.shared.isStuck || BoundedOpenClose.isStuck }
 
     /// The server's sample rate in Hz (once closed: the last one it had).
     public var sampleRate: Int {
@@ -322,7 +324,7 @@ public final class JackClient: @unchecked Sendable {
             // jackd2: closing a client the server dropped is safe as long as
             // no client opened since (ServerRegistry sees to it), and it
             // stops the process thread libjack left waiting for the server.
-            Self.deactivateAndClose(handle, gate: notifications.gate)
+            _ = Self.deactivateAndClose(ClientHandle(raw: handle), graph: graph, notifications: notifications)
         } else {
             // pipewire-jack: a dropped client is left alone (its process
             // thread may run the callback again: see ProcessGraph.runCycle).
@@ -351,10 +353,28 @@ public final class JackClient: @unchecked Sendable {
     /// The last steps of every close on jackd2 and of a live client on
     /// pipewire-jack: the notification callbacks are shut out first, since
     /// jackd2 cancels their thread wherever it is (``NotificationGate``).
-    static func deactivateAndClose(_ handle: OpaquePointer, gate: NotificationGate) {
-        _ = gate.shut(waitingAtMost: notificationDrainNanoseconds)
-        jack_deactivate(handle)
-        jack_client_close(handle)
+    /// Waited for at most ``BoundedOpenClose/closeLimitNanoseconds``: a
+    /// server that holds requests, or the metadata database, can hold a close.
+    /// - Returns: whether the close returned in time. If not, it goes on on
+    ///   a thread of its own with `graph` and `notifications` kept alive,
+    ///   and the client is marked shut down, so that a cycle run meanwhile
+    ///   does nothing.
+    static func deactivateAndClose(_ handle: ClientHandle, graph: RealtimeBox<ProcessGraph>,
+                                   notifications: NotificationContext) -> Bool {
+        let gate = notifications.gate
+        let closed = BoundedOpenClose.close(limit: BoundedOpenClose.closeLimitNanoseconds,
+                                            keepingAlive: [graph, notifications]) {
+            _ = gate.shut(waitingAtMost: notificationDrainNanoseconds)
+            jack_deactivate(handle.raw)
+            jack_client_close(handle.raw)
+        }
+        if !closed {
+            if !graph.pointer.pointee.isShutDown.load(ordering: .acquiring) {
+                markShutDown(graph.pointer, status: JackStatus.failure.rawValue)
+            }
+            graph.pointer.pointee.waitOutCycleAtShutdown()
+        }
+        return closed
     }
 
     /// How long a close waits for a notification callback to return: they

@@ -1,6 +1,7 @@
 import AudioGraph
 import CJack
 import Glibc
+import Realtime
 import Synchronization
 
 /// Which JACK server this process's clients are on, and the order in which
@@ -43,7 +44,9 @@ enum ServerRegistry {
         weak var client: JackClient?
         let handle: JackClient.ClientHandle
         let connection: ClientConnection
-        let gate: NotificationGate
+        /// What libjack's threads of the client reach.
+        let graph: RealtimeBox<ProcessGraph>
+        let notifications: NotificationContext
         /// Closed here while its deinit waited: the deinit calls nothing.
         var closedHere = false
     }
@@ -101,7 +104,7 @@ enum ServerRegistry {
                 // for it, once its requests are over (the server is gone:
                 // they fail at once).
                 _ = entry.connection.drain(waitingAtMost: JackClient.requestDrainNanoseconds)
-                JackClient.deactivateAndClose(entry.handle.raw, gate: entry.gate)
+                _ = JackClient.deactivateAndClose(entry.handle, graph: entry.graph, notifications: entry.notifications)
                 openClients.withLock { $0[identity]?.closedHere = true }
             }
         }
@@ -135,9 +138,10 @@ enum ServerRegistry {
 
     /// Records an opened client. Call holding the open lock.
     static func register(_ client: JackClient, handle: JackClient.ClientHandle, connection: ClientConnection,
-                         gate: NotificationGate) {
+                         graph: RealtimeBox<ProcessGraph>, notifications: NotificationContext) {
         openClients.withLock {
-            $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle, connection: connection, gate: gate)
+            $0[ObjectIdentifier(client)] = Entry(client: client, handle: handle, connection: connection,
+                                                 graph: graph, notifications: notifications)
         }
     }
 

@@ -2,6 +2,7 @@ import AudioGraph
 import Foundation
 @testable import JackEngine
 import JackTestSupport
+import Synchronization
 import Testing
 
 /// jackd2 answers requests on one server thread that can hold them for
@@ -79,6 +80,44 @@ struct HeldRequestTests {
             kill(pid, SIGCONT)
             #expect(refused)
             #expect(waited >= .milliseconds(250) && waited < .milliseconds(800), "waited \(waited) in a call of 300 ms")
+        }
+    }
+
+    @Test("behind a stopped jackd: closing the process's last client waits at most its bound, opens fail at once until the close returns, and once jackd runs again the close completes (jackd2)")
+    func stoppedServerHoldsTheClose() async throws {
+        try await withJackServer { server in
+            try #require(JackClient.serverInUse == nil)
+            let client = try JackClient(name: "held-close", serverName: server.name)
+            try client.activate()
+            let output = try client.registerPort("out", direction: .output)
+            let pid = server.processID
+            try #require(pid > 0)
+            kill(pid, SIGSTOP)
+            // Without the bound the close would wait for this thread.
+            let released = Atomic(false)
+            Thread {
+                for _ in 0..<80 where !released.load(ordering: .acquiring) { usleep(100_000) }
+                kill(pid, SIGCONT)
+            }.start()
+
+            let start = ContinuousClock.now
+            client.close()
+            let waited = ContinuousClock.now - start
+            #expect(waited < .seconds(2), "the close waited \(waited)")
+            #expect(JackClient.isHeldInMetadataDatabase, "the close left running is not counted")
+            let quick = ContinuousClock.now
+            #expect(throws: EngineError.metadataHeld(serverName: server.name)) {
+                _ = try JackClient(name: "behind-the-close", serverName: server.name)
+            }
+            #expect(ContinuousClock.now - quick < .milliseconds(500), "an open behind the held close waited")
+
+            released.store(true, ordering: .releasing)
+            kill(pid, SIGCONT)
+            for _ in 0..<500 where JackClient.isHeldInMetadataDatabase { try await pause(for: .milliseconds(10)) }
+            #expect(!JackClient.isHeldInMetadataDatabase, "the close never returned once the server ran")
+            let later = try JackClient(name: "after-the-close", serverName: server.name)
+            defer { later.close() }
+            #expect(later.port(named: output.name) == nil, "the closed client's port is still there")
         }
     }
 }

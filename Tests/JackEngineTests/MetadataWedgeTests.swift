@@ -71,7 +71,7 @@ struct MetadataWedgeTests {
                 letGo()
 
                 // The holder let go: the stuck open returns (its client is closed), and opens work again.
-                for _ in 0..<500 where BoundedOpen.isStuck { usleep(10_000) }
+                for _ in 0..<500 where BoundedOpenClose.isStuck { usleep(10_000) }
                 let later = try JackClient(name: "later", serverName: server.name)
                 later.close()
             }

@@ -359,9 +359,9 @@ private func steadyCounterChild() async throws -> [String] {
 }
 
 /// An enumerator on `serverName`, after up to 20 tries 1 s apart: an open
-/// that outlasted its bound (``JackClient``'s `BoundedOpen`: 1.5 s, on a
-/// machine loaded by the chaos child starting beside it) makes the
-/// process's next opens fail at once until it returns.
+/// or close that outlasted its bound (``JackClient``'s `BoundedOpenClose`:
+/// 1.5 s, on a machine loaded by the chaos child starting beside it) makes
+/// the process's next opens fail at once until it returns.
 private func openWithRetries(serverName: String) throws(AudioError) -> MMDeviceEnumerator {
     var attempt = 1
     while true {
