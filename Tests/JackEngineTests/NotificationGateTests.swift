@@ -106,7 +106,7 @@ struct NotificationGateTests {
             } }
             threads.forEach { $0.start() }
             defer { flooding.store(false, ordering: .releasing) }
-            for round in 0..<Self.rounds {
+            for _ in 0..<Self.rounds {
                 let client = try JackClient(name: "closing", serverName: server.name)
                 try client.activate()
                 for index in 0..<8 {

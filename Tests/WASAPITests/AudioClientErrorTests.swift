@@ -158,7 +158,7 @@ struct AudioClientErrorTests {
         // child starts its own jackd: the parent holds the JACK gate meanwhile,
         // so that the test run never has more servers up than jackd allows
         // ("Too many servers already active" at 8).
-        try await withJackLibrary {
+        _ = try await withJackLibrary {
             await #expect(processExitsWith: .success, "the child records each wrong answer as an issue") {
                 try await serverStopScenario(releasingObjects: false)
             }
@@ -167,7 +167,7 @@ struct AudioClientErrorTests {
 
     @Test("releasing the stream and the enumerator after the JACK server stopped does not crash (in a child process)")
     func releaseAfterServerStop() async throws {
-        try await withJackLibrary {
+        _ = try await withJackLibrary {
             await #expect(processExitsWith: .success) {
                 try await serverStopScenario(releasingObjects: true)
             }
@@ -176,7 +176,7 @@ struct AudioClientErrorTests {
 
     @Test("AUDCLNT_E_BUFFER_SIZE_ERROR, not a crash, for a duration whose frame count overflows (in a child process)")
     func bufferDurationOverflow() async throws {
-        try await withJackLibrary {
+        _ = try await withJackLibrary {
             await #expect(processExitsWith: .success) {
                 try await withJackServer { server in
                     let enumerator = try MMDeviceEnumerator(serverName: server.name)

@@ -931,7 +931,9 @@ final class ToolRunner: @unchecked Sendable {
         self.ledger = ledger
         self.random = SeededGenerator(seed: seed)
         directory = makeTemporaryDirectory(prefix: "wasapi-chaos")
-        FileManager.default.createFile(atPath: directory + "/tone.wav", contents: Data(Self.toneWAV(seconds: 0.5)))
+        if !FileManager.default.createFile(atPath: directory + "/tone.wav", contents: Data(Self.toneWAV(seconds: 0.5))) {
+            ledger.fail("tool \(index): could not write \(directory)/tone.wav")
+        }
     }
 
     func run(until end: ChaosEnd) {

@@ -25,7 +25,7 @@ struct DefaultEndpointTests {
             let cardID = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
             #expect(systemID != cardID)
             let recorder = RecordingNotificationClient()
-            try enumerator.registerEndpointNotificationCallback(recorder)
+            enumerator.registerEndpointNotificationCallback(recorder)
 
             // Process B (the command-line tool) makes the card the multimedia default.
             let set = try runBuiltProduct(["set-default", "--server", server.name, cardID, "--role", "multimedia"],
@@ -64,7 +64,7 @@ struct DefaultEndpointTests {
             let systemID = try enumerator.getDefaultAudioEndpoint(.render, role: .console).id
             let cardID = EndpointDescriptor.stableID(flow: .render, clientName: "usbcard", group: nil)
             let recorder = RecordingNotificationClient()
-            try enumerator.registerEndpointNotificationCallback(recorder)
+            enumerator.registerEndpointNotificationCallback(recorder)
             try enumerator.setDefaultAudioEndpoint(id: cardID, role: .console)
             let toCard = RecordingNotificationClient.Call.defaultChanged(.render, .console, cardID)
             let toSystem = RecordingNotificationClient.Call.defaultChanged(.render, .console, systemID)
