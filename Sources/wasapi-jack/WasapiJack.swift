@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioGraph
 import Foundation
 import Logging
 import WASAPI
@@ -29,7 +30,39 @@ struct WasapiJack: ParsableCommand {
             return handler
         }
         Interruption.install()
-        main(GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst())))
+        do {
+            var command = try parseAsRoot(GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+            leave(nil)
+        } catch {
+            leave(error)
+        }
+    }
+
+    /// Prints what ArgumentParser prints for `error` (usage, help and
+    /// errors), then leaves through `_exit`: every stream, enumerator and
+    /// JACK client was released on the way here, and `exit()` could hang.
+    /// jackd2's libjack cancels its own threads asynchronously (a failed
+    /// open stops the notification thread it just started), and a thread
+    /// cancelled inside the dynamic linker leaves its lock held: `exit()`
+    /// then waits for it in `_dl_fini` for good (seen in the chaos test: a
+    /// `wasapi-jack play` stuck there after its open had failed).
+    private static func leave(_ error: (any Error)?) -> Never {
+        var code = ExitCode.success.rawValue
+        if let error {
+            code = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == ExitCode.success.rawValue {
+                    print(message)
+                } else {
+                    FileHandle.standardError.write(Data((message + "\n").utf8))
+                }
+            }
+        }
+        ProcessExit.markExiting()
+        fflush(nil)
+        _exit(code)
     }
 }
 
