@@ -43,10 +43,11 @@ struct WasapiJack: ParsableCommand {
     /// errors), then leaves through `_exit`: every stream, enumerator and
     /// JACK client was released on the way here, and `exit()` could hang.
     /// jackd2's libjack cancels its own threads asynchronously (a failed
-    /// open stops the notification thread it just started), and a thread
-    /// cancelled inside the dynamic linker leaves its lock held: `exit()`
-    /// then waits for it in `_dl_fini` for good (seen in the chaos test: a
-    /// `wasapi-jack play` stuck there after its open had failed).
+    /// open stops the notification thread it just started); a thread
+    /// cancelled inside the dynamic linker leaves its lock held, and
+    /// `exit()` then waits for it in `_dl_fini` for good. Most likely that
+    /// is what the chaos test saw: a `wasapi-jack play` whose open had
+    /// failed, stuck in `exit()` on the linker's lock with no other thread left.
     private static func leave(_ error: (any Error)?) -> Never {
         var code = ExitCode.success.rawValue
         if let error {
