@@ -25,8 +25,10 @@ struct TestThreadsTests {
             }
         }
         let seen = try await onTestThreads { () -> (started: Int, finished: Int) in
-            // Other tests may hold the pool first: wait (30 s at most) until a spinner runs.
-            let waitForSpinner = ContinuousClock.now + .seconds(30)
+            // Other tests may hold the pool first (a CI run of the whole suite
+            // on two cores started no spinner within 30 s): wait (120 s at
+            // most) until a spinner runs.
+            let waitForSpinner = ContinuousClock.now + .seconds(120)
             while spinners.started.load(ordering: .relaxed) == 0 && ContinuousClock.now < waitForSpinner { usleep(1_000) }
             try await pause(for: .milliseconds(300))
             let seen = (spinners.started.load(ordering: .relaxed), spinners.finished.load(ordering: .relaxed))
