@@ -298,7 +298,7 @@ public final class JackClient: @unchecked Sendable {
     /// by ``ServerRegistry`` holding the open lock, before another client
     /// opens after one was shut down.
     func closeAfterServerShutdown() {
-        if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
+        markShutDownUnlessDropped(graph.pointer)
         closeHoldingOpenLock()
     }
 
@@ -317,7 +317,7 @@ public final class JackClient: @unchecked Sendable {
             // (MetadataAccess), or the server holds a request of it
             // (ClientConnection): closing would free the client under it. It
             // is left open, its callbacks doing nothing.
-            if !isShutDown { markShutDown(graph.pointer, status: JackStatus.failure.rawValue) }
+            markShutDownUnlessDropped(graph.pointer)
             leaveOpen()
             pinsServer = !JackImplementation.isPipeWire
         } else if !isShutDown || !JackImplementation.isPipeWire {
@@ -369,9 +369,7 @@ public final class JackClient: @unchecked Sendable {
             jack_client_close(handle.raw)
         }
         if !closed {
-            if !graph.pointer.pointee.isShutDown.load(ordering: .acquiring) {
-                markShutDown(graph.pointer, status: JackStatus.failure.rawValue)
-            }
+            markShutDownUnlessDropped(graph.pointer)
             graph.pointer.pointee.waitOutCycleAtShutdown()
         }
         return closed

@@ -244,6 +244,14 @@ func markShutDown(_ graph: UnsafeMutablePointer<ProcessGraph>, status: UInt32) {
     if descriptor >= 0 { RealtimeEvent.Signal(fileDescriptor: descriptor).raise() }
 }
 
+/// Marks a client the process gives up on (left open, or its close left
+/// running) as shut down, unless the server already dropped it: its cycles
+/// then do nothing, and its owner sees the server gone. Control thread.
+func markShutDownUnlessDropped(_ graph: UnsafeMutablePointer<ProcessGraph>) {
+    guard !graph.pointee.isShutDown.load(ordering: .acquiring) else { return }
+    markShutDown(graph, status: JackStatus.failure.rawValue)
+}
+
 /// `jack_set_xrun_callback`: counts. Notification thread.
 func graphXrunCallback(argument: UnsafeMutableRawPointer?) -> Int32 {
     argument!.assumingMemoryBound(to: ProcessGraph.self).pointee.xrunCount.add(1, ordering: .relaxed)
