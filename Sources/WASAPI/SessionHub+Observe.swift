@@ -9,7 +9,8 @@ extension SessionHub {
     /// its changes call for. A malformed record is logged and ignored (the
     /// last good one stays); a removed one is forgotten. For this process's
     /// own sessions, every record published since the last echo is taken in
-    /// turn instead, so that no state is skipped.
+    /// turn instead, so that no state is skipped, and one read back older
+    /// than those is a write still on its way, ignored.
     func observeSession(subject: UInt64, key: String, raisingEvents: Bool = true) {
         if subject == ownUUID && subject != 0,
            let chain = state.withLock({ $0.unechoed.removeValue(forKey: key) }), !chain.isEmpty {
@@ -30,7 +31,21 @@ extension SessionHub {
         var record = valid.max { $0.revision < $1.revision }
         // A record left behind by a process that is gone is no session.
         if let pid = record?.pid, kill(pid, 0) != 0 && errno == ESRCH { record = nil }
+        if subject == ownUUID && isOwnWriteInFlight(record, key: key) { return }
         apply([record], subject: subject, key: key, raisingEvents: raisingEvents)
+    }
+
+    /// Whether `record`, read back for this process's own session `key`, is
+    /// behind what the hub already took from the chain of records it
+    /// published: older than it, or not written at all while the session
+    /// lives. Such a read is a write still on its way (``SessionPublisher``);
+    /// taking it would replay a start after its stop, or a creation.
+    private func isOwnWriteInFlight(_ record: SessionRecord?, key: String) -> Bool {
+        state.withLock { state in
+            guard let taken = state.observed["\(ownUUID) \(key)"]?.record else { return false }
+            guard let record else { return state.local[key] != nil }
+            return record.instance == taken.instance && record.revision < taken.revision
+        }
     }
 
     /// Takes `records` (nil: removed) in turn as the session's record.

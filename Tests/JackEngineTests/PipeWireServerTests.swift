@@ -32,7 +32,7 @@ struct PipeWireServerTests {
             let rate = try server.run("jack_samplerate", timeoutSeconds: 5)
             #expect(rate.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "48000", "\(rate)")
             // Without the environment the same tool finds no such server (jackd2's libjack).
-            let plain = try runProgram("/usr/bin/jack_lsp", ["-s", server.name])
+            let plain = try runProgram("/usr/bin/jack_lsp", ["-s", server.name], environment: noServerStart, timeoutSeconds: 5)
             #expect(plain.status != 0 || !plain.standardOutput.contains("system:playback_1"), "\(plain)")
         }
     }
@@ -71,7 +71,8 @@ struct PipeWireServerTests {
         #expect(poll(seconds: 5) { kill(pid, 0) != 0 && errno == ESRCH }, "pipewire \(pid) still exists")
         #expect(!FileManager.default.fileExists(atPath: directory))
         server.stop()   // idempotent
-        let after = try runProgram("/usr/bin/jack_lsp", [], environment: server.environment)
+        let after = try runProgram("/usr/bin/jack_lsp", [], environment: server.environment.merging(noServerStart) { $1 },
+                                   timeoutSeconds: 5)
         #expect(!after.standardOutput.contains("system:playback_1"), "\(after)")
     }
 
@@ -101,23 +102,5 @@ private func poll(seconds: Double, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// Runs `program` with the test process's environment plus `environment`,
-/// for at most 5 s.
-private func runProgram(_ program: String, _ arguments: [String],
-                        environment: [String: String] = [:]) throws -> (status: Int32, standardOutput: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    // jackd2's libjack must not start a jackd of that name on the way.
-    process.environment = ProcessInfo.processInfo.environment
-        .merging(["JACK_NO_START_SERVER": "1"]) { $1 }.merging(environment) { $1 }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    // Small output (it fits the pipe), so waiting first cannot block the child.
-    if !poll(seconds: 5, { !process.isRunning }) { process.terminate() }
-    process.waitUntilExit()
-    let text = output.fileHandleForReading.readDataToEndOfFile()
-    return (process.terminationStatus, String(decoding: text, as: UTF8.self))
-}
+/// jackd2's libjack must not start a jackd of the name a tool asks for.
+private let noServerStart = ["JACK_NO_START_SERVER": "1"]

@@ -401,7 +401,7 @@ private final class Daemon: Sendable {
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, arguments[0], &actions, nil, &cArguments, &cEnvironment)
+        let code = withFreshSignalState { posix_spawn(&pid, arguments[0], &actions, $0, &cArguments, &cEnvironment) }
         state.withLock {
             $0.pid = code == 0 ? pid : 0
             $0.spawnError = code

@@ -44,7 +44,7 @@ public final class RunningProcess: Sendable {
         var cEnvironment: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, nil, &cArguments, &cEnvironment)
+        let code = withFreshSignalState { posix_spawn(&pid, executable, &actions, $0, &cArguments, &cEnvironment) }
         close(outputPipe[1])
         close(errorPipe[1])
         guard code == 0 else {
@@ -149,7 +149,7 @@ public final class RunningProcess: Sendable {
     }
 
     /// Sends SIGTERM (if still running), then SIGKILL if the process has not
-    /// ended within two seconds (`jack_iodelay` blocks SIGTERM), and waits
+    /// ended within two seconds (one stopped, or catching SIGTERM), and waits
     /// for it (at most five seconds more). Returns its exit status.
     @discardableResult
     public func stop() -> Int32 {

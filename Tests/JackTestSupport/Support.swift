@@ -49,6 +49,7 @@ private func waitForClientsToClose() {
 /// Swift Testing runs tests in parallel, so every test that opens a JACK
 /// client goes through this FIFO gate. Once in, `body` runs on threads of its
 /// own (``onTestThreads(_:)``): it measures live streams in real time.
+@discardableResult
 public func withJackLibrary<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
     await JackLibraryGate.shared.enter()
     // One line per test that takes its turn: when the process dies, the

@@ -14,7 +14,11 @@ struct PrivateFilesTests {
         var target: String { directory + "/victim" }
         var absent: String { directory + "/created-through-link" }
 
-        init() { FileManager.default.createFile(atPath: directory + "/victim", contents: Data("original\n".utf8)) }
+        init() throws {
+            guard FileManager.default.createFile(atPath: directory + "/victim", contents: Data("original\n".utf8)) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: directory + "/victim"])
+            }
+        }
 
         var targetText: String? { try? String(contentsOfFile: target, encoding: .utf8) }
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -27,7 +31,7 @@ struct PrivateFilesTests {
 
     @Test("a symbolic link planted at a lock path is neither followed nor created through")
     func lockSymlink() throws {
-        let scratch = Scratch()
+        let scratch = try Scratch()
         defer { scratch.remove() }
         let server = JackServerProcess.Configuration.uniqueName(prefix: "wasapi-private")
         for (endpoint, destination) in [("existing", scratch.target), ("dangling", scratch.absent)] {
@@ -73,7 +77,7 @@ struct PrivateFilesTests {
 
     @Test("the session mirror replaces a planted link instead of writing through it, and does not read through one")
     func mirrorSymlink() throws {
-        let scratch = Scratch()
+        let scratch = try Scratch()
         defer { scratch.remove() }
         let mirror = SessionMirror(serverName: JackServerProcess.Configuration.uniqueName(prefix: "wasapi-private"))
         defer { try? FileManager.default.removeItem(atPath: mirror.directory) }
@@ -93,7 +97,7 @@ struct PrivateFilesTests {
 
     @Test("a session mirror directory that is a link, or someone else's file, is not used")
     func mirrorForeign() throws {
-        let scratch = Scratch()
+        let scratch = try Scratch()
         defer { scratch.remove() }
         let mirror = SessionMirror(serverName: JackServerProcess.Configuration.uniqueName(prefix: "wasapi-private"))
         #expect(symlink(scratch.directory, mirror.directory) == 0)
@@ -123,7 +127,7 @@ struct PrivateFilesTests {
 
     @Test("configuration files: a planted link is replaced, not followed; another user's file is ignored")
     func configFiles() throws {
-        let scratch = Scratch()
+        let scratch = try Scratch()
         defer { scratch.remove() }
         let ducking = scratch.directory + "/ducking-x.conf", defaults = scratch.directory + "/defaults-x.conf"
         #expect(symlink(scratch.target, ducking) == 0)
@@ -145,7 +149,7 @@ struct PrivateFilesTests {
 
     @Test("a runtime directory that others may write, or that is a link, is refused")
     func runtimeDirectory() throws {
-        let scratch = Scratch()
+        let scratch = try Scratch()
         defer { scratch.remove() }
         let open = scratch.directory + "/xdg"
         #expect(mkdir(open, 0o700) == 0 && chmod(open, 0o777) == 0)

@@ -43,4 +43,41 @@ struct SessionPublisherTests {
             #expect(try volume.getMasterVolume() == 0.3)
         }
     }
+
+    @Test("an own record read back while newer ones are still being written raises no event: a start and a stop are one active and one inactive, in order")
+    func staleReadBackRaisesNothing() throws {
+        try withSimulatedEngine { sim, enumerator in
+            let device = try enumerator.getDefaultAudioEndpoint(.render, role: .console)
+            let client = try initializedClient(device)
+            let control = try client.getSessionControl()
+            let events = RecordingSessionEvents()
+            try control.registerAudioSessionNotification(events)
+            control.hub.publisher.waitUntilWritten(waitingAtMost: 5_000_000_000)
+            #expect(enumerator.synchronize())
+            sim.delayProperties(milliseconds: 3_000)
+            defer { sim.delayProperties(milliseconds: 0) }
+
+            // Start's record is being written (3 s), stop's waits for its turn.
+            try client.start()
+            try client.stop()
+            // Another client removes every property (JACK says: all changed):
+            // every record is read again, and this process's own are taken
+            // from the records published since the last echo.
+            let everything = GraphChange.property(subject: 0, key: nil, change: .deleted)
+            sim.changes.append(everything)
+            #expect(enumerator.synchronize())
+            #expect(events.recorded == [.state(.active), .state(.inactive)])
+            // Read again: the server holds start's record at most, older than stop's.
+            sim.changes.append(everything)
+            #expect(enumerator.synchronize())
+            try #require(control.hub.publisher.waitUntilWritten(waitingAtMost: 0) == false,
+                         "the writes ended before the reads: nothing was read back stale")
+            #expect(events.recorded == [.state(.active), .state(.inactive)])
+
+            sim.delayProperties(milliseconds: 0)
+            #expect(control.hub.publisher.waitUntilWritten(waitingAtMost: 10_000_000_000))
+            #expect(enumerator.synchronize())
+            #expect(events.recorded == [.state(.active), .state(.inactive)])
+        }
+    }
 }

@@ -157,17 +157,10 @@ enum ToneMeasure {
     static func decibels(_ ratio: Double) -> Double { 20 * log10(ratio) }
 }
 
-/// Runs a JACK tool (e.g. `jack_property`) against `server`.
+/// Runs a JACK tool (e.g. `jack_property`) against `server` (at most 20 s)
+/// and returns its exit status.
 func runJackTool(_ path: String, _ arguments: [String], server: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": server]) { $1 }
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try runProgram(path, arguments, environment: ["JACK_DEFAULT_SERVER": server], timeoutSeconds: 20).status
 }
 
 /// Runs `body` with `WASAPI_JACK_CONFIG_DIR` set to `directory` (the
