@@ -99,15 +99,13 @@ struct ProcessGraph: ~Copyable, @unchecked Sendable {
     /// every cycle that could have missed the change has finished too.
     func waitForCyclesInFlight(timeoutMilliseconds: Int, isRunning: () -> Bool) -> Bool {
         let target = requestedEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
-        // On the clock: counting sleeps instead stretched the bound (a
-        // 100 µs sleep takes 180 µs here, and far longer on a loaded VM).
-        let deadline = trustedMonotonicNanoseconds() &+ UInt64(max(0, timeoutMilliseconds)) &* 1_000_000
+        let deadline = MonotonicDeadline(millisecondsFromNow: timeoutMilliseconds)
         while acknowledgedEpoch.load(ordering: .acquiring) < target {
             if !isRunning() {
                 waitOutCycleAtShutdown()
                 return true
             }
-            if trustedMonotonicNanoseconds() >= deadline { return false }
+            if deadline.hasPassed { return false }
             usleep(100)
         }
         return true

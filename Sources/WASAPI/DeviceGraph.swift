@@ -218,10 +218,9 @@ extension DeviceGraph {
         func synchronize(timeoutMilliseconds: Int) -> Bool {
             let ticket = syncRequested.add(1, ordering: .acquiringAndReleasing).newValue
             engine.changes.event.signal()
-            // On the clock, not in sleeps (a 1 ms sleep can take 14 ms on a loaded VM).
-            let deadline = trustedMonotonicNanoseconds() &+ UInt64(max(0, timeoutMilliseconds)) &* 1_000_000
+            let deadline = MonotonicDeadline(millisecondsFromNow: timeoutMilliseconds)
             while syncCompleted.load(ordering: .acquiring) < ticket && !stopping.load(ordering: .acquiring) {
-                if trustedMonotonicNanoseconds() >= deadline { return false }
+                if deadline.hasPassed { return false }
                 usleep(1_000)
             }
             return true

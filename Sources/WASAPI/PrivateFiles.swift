@@ -86,7 +86,9 @@ package enum PrivateFiles {
         let descriptor = openOwnedFile(path, flags: O_RDONLY)
         guard descriptor >= 0 else { return nil }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        guard let data = try? handle.read(upToCount: limit) else { return nil }
+        // nil at end of file: an empty file is empty text, not a missing one.
+        let data: Data?
+        do { data = try handle.read(upToCount: limit) } catch { return nil }
         return String(decoding: data ?? Data(), as: UTF8.self)
     }
 

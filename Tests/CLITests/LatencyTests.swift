@@ -35,10 +35,9 @@ func iodelayRoundTrip(server: String, wire: () throws -> Void) throws -> Double?
 
 /// `jack_connect source destination` on `server`.
 func jackConnect(_ source: String, _ destination: String, server: String) throws {
-    let result = try RunningProcess(executable: "/usr/bin/jack_connect", arguments: [source, destination],
-                                    environment: ["JACK_DEFAULT_SERVER": server])
-    let status = result.stop()
-    guard status == 0 else {
+    let result = try runProgram("/usr/bin/jack_connect", [source, destination],
+                                environment: ["JACK_DEFAULT_SERVER": server], timeoutSeconds: 20)
+    guard result.status == 0 else {
         throw CLITestFailure("jack_connect \(source) \(destination) failed: \(result.standardError)")
     }
 }

@@ -2,7 +2,6 @@ import AudioGraph
 import Foundation
 @testable import JackEngine
 import JackTestSupport
-import Synchronization
 import Testing
 
 /// jackd2 answers requests on one server thread that can hold them for
@@ -21,9 +20,7 @@ struct HeldRequestTests {
             let rate = client.sampleRate
             let pid = server.processID
             try #require(pid > 0)
-            kill(pid, SIGSTOP)
-            var stopped = true
-            defer { if stopped { kill(pid, SIGCONT) } }
+            let stopped = StoppedProcess(pid)
 
             let start = ContinuousClock.now
             #expect(throws: EngineError.requestsHeld(clientName: client.name)) {
@@ -44,8 +41,7 @@ struct HeldRequestTests {
             #expect(client.port(named: output.name) != nil)
             #expect(ContinuousClock.now - reads < .milliseconds(300))
 
-            kill(pid, SIGCONT)
-            stopped = false
+            stopped.resume()
             // The held registration answers now; the lane then unregisters
             // the port nobody took, before any later request.
             var connected = false
@@ -66,7 +62,7 @@ struct HeldRequestTests {
             defer { client.close() }
             let pid = server.processID
             try #require(pid > 0)
-            kill(pid, SIGSTOP)
+            let stopped = StoppedProcess(pid)
             let start = ContinuousClock.now
             let refused = CallDeadline.within(300_000_000) { () -> Bool in
                 do throws(EngineError) {
@@ -77,7 +73,7 @@ struct HeldRequestTests {
                 }
             }
             let waited = ContinuousClock.now - start
-            kill(pid, SIGCONT)
+            stopped.resume()
             #expect(refused)
             #expect(waited >= .milliseconds(250) && waited < .milliseconds(800), "waited \(waited) in a call of 300 ms")
         }
@@ -92,13 +88,8 @@ struct HeldRequestTests {
             let output = try client.registerPort("out", direction: .output)
             let pid = server.processID
             try #require(pid > 0)
-            kill(pid, SIGSTOP)
-            // Without the bound the close would wait for this thread.
-            let released = Atomic(false)
-            Thread {
-                for _ in 0..<80 where !released.load(ordering: .acquiring) { usleep(100_000) }
-                kill(pid, SIGCONT)
-            }.start()
+            // Without the bound the close would wait for the safety resume (8 s).
+            let stopped = StoppedProcess(pid)
 
             let start = ContinuousClock.now
             client.close()
@@ -111,8 +102,7 @@ struct HeldRequestTests {
             }
             #expect(ContinuousClock.now - quick < .milliseconds(500), "an open behind the held close waited")
 
-            released.store(true, ordering: .releasing)
-            kill(pid, SIGCONT)
+            stopped.resume()
             for _ in 0..<500 where JackClient.isHeldInMetadataDatabase { try await pause(for: .milliseconds(10)) }
             #expect(!JackClient.isHeldInMetadataDatabase, "the close never returned once the server ran")
             let later = try JackClient(name: "after-the-close", serverName: server.name)

@@ -3,7 +3,6 @@ import CBerkeleyDB
 import Foundation
 @testable import JackEngine
 import JackTestSupport
-import Synchronization
 import Testing
 
 /// jackd2's metadata database held by another process, as one that died
@@ -89,16 +88,8 @@ struct MetadataWedgeTests {
         async let child = #expect(processExitsWith: .success, "the child that holds the lock") {
             Self.holdTheLockUntilContinued()
         }
-        let pid = try await stoppedChild()
-        let continued = Atomic(false)
-        Thread {
-            for _ in 0..<80 where !continued.load(ordering: .acquiring) { usleep(100_000) }
-            kill(pid, SIGCONT)
-        }.start()
-        let letGo = {
-            continued.store(true, ordering: .releasing)
-            kill(pid, SIGCONT)
-        }
+        let holder = StoppedProcess(try await stoppedChild(), alreadyStopped: true)
+        let letGo = { holder.resume() }
         do { try await body(letGo) } catch { letGo(); _ = await child; throw error }
         letGo()
         _ = await child
