@@ -22,7 +22,8 @@ import WASAPI
 /// minute in all). A chaos child whose process can no longer reach JACK's
 /// metadata (a killed jackd died holding a lock of the database) opens no
 /// client again, so it stops early and a fresh child takes over for the
-/// time left; each child prints its own figures. Seed: `WASAPI_JACK_CHAOS_SEED` (default random); each run
+/// time left; so does one that initializes no stream for 20 s
+/// (``ChaosLedger/streamlessBound``). Each child prints its own figures. Seed: `WASAPI_JACK_CHAOS_SEED` (default random); each run
 /// prints it, so a failure can be replayed (the schedule between threads
 /// still differs: the seed fixes each thread's choices, not their timing).
 @Suite("Chaos: random calls while the server is killed and restarted", .timeLimit(.minutes(15)))
@@ -78,7 +79,8 @@ struct ChaosTests {
     /// Chaos children one after another until `end`: a child whose process
     /// can no longer reach JACK's metadata (a killed jackd died holding a
     /// database lock, see ``MetadataAccess``) opens no client for the rest
-    /// of its life, so it stops early and a fresh process takes over.
+    /// of its life, so it stops early and a fresh process takes over; so
+    /// does one that initializes no stream for 20 s.
     private func runChaosChildren(until end: time_t, logs: String) async {
         var child = 0
         repeat {
@@ -227,6 +229,7 @@ private func chaosChild() async throws -> [String] {
 
     // Every worker and tool ends by itself within the bound, or the watchdog ends the child.
     var stuckSince: ContinuousClock.Instant?
+    var lastInitialize = (count: 0, at: ContinuousClock.now)
     while (workers.contains { !$0.finished.load(ordering: .acquiring) } || tools.contains { !$0.finished.load(ordering: .acquiring) })
             && ContinuousClock.now < end.instant + .seconds(60) {
         if JackClient.isHeldInMetadataDatabase {
@@ -239,6 +242,15 @@ private func chaosChild() async throws -> [String] {
             }
         } else {
             stuckSince = nil
+        }
+        let initialized = ledger.initialized
+        if initialized != lastInitialize.count {
+            lastInitialize = (initialized, .now)
+        } else if ContinuousClock.now - lastInitialize.at > ChaosLedger.streamlessBound && !end.isPast {
+            print("no stream initialized for \(ChaosLedger.streamlessBound) (most likely a libjack lock orphaned in this "
+                  + "process, see docs/ARCHITECTURE.md): this process stops after \(ContinuousClock.now - started), "
+                  + "a fresh one goes on")
+            end.bringForward()
         }
         try await pause(for: .milliseconds(50))
     }
@@ -525,6 +537,14 @@ final class ChaosLedger: Sendable {
 
     var failures: [String] { counts.withLock { $0.failures } }
     var operations: Int { counts.withLock { $0.operations } }
+    var initialized: Int { counts.withLock { $0.initialized } }
+
+    /// A chaos child that initializes no stream for this long hands over to
+    /// a fresh process. Several a second is the usual rate; a process whose
+    /// every open holds jackd for its client timeout (a libjack lock
+    /// orphaned by a cancelled thread) never initializes one again, and
+    /// would test nothing for the rest of the run.
+    static let streamlessBound: Duration = .seconds(20)
 
     func report(seconds: Int) -> String {
         counts.withLock { counts in
